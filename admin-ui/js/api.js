@@ -1,0 +1,124 @@
+// The GraphQL client: the admin UI uses nothing but the public API.
+//
+// The session (access and refresh token) lives in this module's memory only, never in
+// localStorage or a cookie a script could read back later: a reload signs the editor out,
+// and the page asks before a reload would lose unsaved work.
+
+const AUTH_FIELDS = 'accessToken accessTokenExpiresAt refreshToken user { id email displayName role }';
+
+let session = null;
+let refreshing = null;
+const sessionListeners = new Set();
+
+/** An error answer of the API, with its first error's code, field and extensions. */
+export class ApiError extends Error {
+  constructor(errors, data = null) {
+    super(errors[0]?.message || 'The request failed');
+    this.errors = errors;
+    this.data = data;
+    this.extensions = errors[0]?.extensions || {};
+    this.code = this.extensions.code || 'UNKNOWN';
+    this.field = this.extensions.field || null;
+  }
+}
+
+/** The signed-in user, or null. */
+export function currentUser() {
+  return session?.user || null;
+}
+
+/** Calls `listener(user)` whenever the session starts or ends. */
+export function onSession(listener) {
+  sessionListeners.add(listener);
+}
+
+function setSession(next) {
+  session = next;
+  for (const listener of sessionListeners) listener(currentUser());
+}
+
+async function post(query, variables, token) {
+  const headers = {
+    'content-type': 'application/json',
+    accept: 'application/graphql-response+json, application/json',
+  };
+  if (token) headers.authorization = `Bearer ${token}`;
+  let response;
+  try {
+    response = await fetch('/graphql', { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  } catch {
+    throw new ApiError([{ message: 'The server cannot be reached. Check the connection and try again.', extensions: { code: 'NETWORK' } }]);
+  }
+  let body;
+  try {
+    body = await response.json();
+  } catch {
+    throw new ApiError([{ message: `The server answered ${response.status} without a GraphQL body.`, extensions: { code: 'NETWORK' } }]);
+  }
+  return { status: response.status, body };
+}
+
+/** Exchanges the refresh token for a new session; one exchange at a time. */
+async function refresh() {
+  if (!session) return false;
+  refreshing ||= (async () => {
+    const { body } = await post(
+      `mutation($t: String!) { refreshSession(input: { refreshToken: $t }) { ${AUTH_FIELDS} } }`,
+      { t: session.refreshToken },
+    );
+    if (body.data?.refreshSession) {
+      setSession(body.data.refreshSession);
+      return true;
+    }
+    setSession(null);
+    return false;
+  })().finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+/**
+ * Runs a GraphQL operation as the signed-in user and returns its `data`; throws ApiError.
+ * An access token about to expire is renewed first, and one the server refuses (expired,
+ * revoked) is renewed once and the operation retried, so a save goes through silently.
+ */
+export async function gql(query, variables = {}) {
+  if (session && Date.parse(session.accessTokenExpiresAt) - Date.now() < 20_000) await refresh();
+  let { status, body } = await post(query, variables, session?.accessToken);
+  if (status === 401 && session && (await refresh())) {
+    ({ status, body } = await post(query, variables, session.accessToken));
+  }
+  if (status === 401) setSession(null);
+  if (body.errors?.length) throw new ApiError(body.errors, body.data);
+  return body.data;
+}
+
+/** Signs in; throws ApiError. */
+export async function login(email, password) {
+  const data = await gql(`mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { ${AUTH_FIELDS} } }`, { e: email, p: password });
+  setSession(data.login);
+}
+
+/** Creates the first admin with the setup code and signs in as them. */
+export async function createFirstAdmin(input) {
+  const data = await gql(`mutation($input: CreateFirstAdminInput!) { createFirstAdmin(input: $input) { ${AUTH_FIELDS} } }`, { input });
+  setSession(data.createFirstAdmin);
+}
+
+/** Changes the own password; the server ends every session and answers a new one. */
+export async function changePassword(currentPassword, newPassword) {
+  const data = await gql(`mutation($input: ChangePasswordInput!) { changePassword(input: $input) { ${AUTH_FIELDS} } }`, { input: { currentPassword, newPassword } });
+  setSession(data.changePassword);
+}
+
+/** Ends the session on the server and here. */
+export async function logout() {
+  const ending = session;
+  setSession(null);
+  if (ending) {
+    try {
+      await post('mutation($t: String!) { logout(input: { refreshToken: $t }) { signedOut } }', { t: ending.refreshToken }, ending.accessToken);
+    } catch {
+      // Signed out here either way; the server's session expires on its own.
+    }
+  }
+}

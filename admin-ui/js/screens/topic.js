@@ -1,0 +1,202 @@
+// The topic editor: text, ordered lists, linked conditions and side effects with their
+// attributes, review, a live Markdown preview, and the document actions.
+
+import { h, replace, field, when } from '../dom.js';
+import { gql } from '../api.js';
+import { KINDS, FREQUENCIES, SEVERITIES, DURATIONS, words } from '../kinds.js';
+import { linkTargets } from '../catalog.js';
+import { Editor } from '../editor.js';
+import { lineList, orderedList, rowSelect, select } from '../lists.js';
+import { pageHeader } from '../ui.js';
+
+const SELECTION = `id slug title summary body features benefits references { title url }
+  status version publishedAt reviewedAt updatedAt
+  conditions { note node { id name status } }
+  sideEffects { frequency severity duration note node { id name status } }`;
+
+const LABELS = [
+  ['title', 'Title'], ['slug', 'Slug'], ['summary', 'Summary'], ['body', 'Body'],
+  ['features', 'Features'], ['benefits', 'Benefits'], ['references', 'References'],
+  ['conditions', 'Conditions'], ['sideEffects', 'Side effects'],
+];
+
+function toState(doc) {
+  return {
+    title: doc?.title ?? '',
+    slug: doc?.slug ?? '',
+    summary: doc?.summary ?? '',
+    body: doc?.body ?? '',
+    features: doc?.features ?? [],
+    benefits: doc?.benefits ?? [],
+    references: (doc?.references ?? []).map((r) => ({ title: r.title, url: r.url ?? '' })),
+    conditions: (doc?.conditions ?? []).map((l) => ({ id: l.node.id, name: l.node.name, note: l.note ?? '' })),
+    sideEffects: (doc?.sideEffects ?? []).map((l) => ({
+      id: l.node.id, name: l.node.name, frequency: l.frequency, severity: l.severity, duration: l.duration, note: l.note ?? '',
+    })),
+    markReviewed: false,
+  };
+}
+
+function display(state) {
+  return {
+    title: state.title,
+    slug: state.slug,
+    summary: state.summary,
+    body: state.body,
+    features: state.features.join('\n'),
+    benefits: state.benefits.join('\n'),
+    references: state.references.map((r) => (r.url ? `${r.title} <${r.url}>` : r.title)).join('\n'),
+    conditions: state.conditions.map((c) => (c.note ? `${c.name} (${c.note})` : c.name)).join('\n'),
+    sideEffects: state.sideEffects.map((s) => `${s.name}: ${words(s.frequency)}, ${words(s.severity)}, ${words(s.duration)}${s.note ? ` (${s.note})` : ''}`).join('\n'),
+  };
+}
+
+function inputOf(state) {
+  return {
+    title: state.title,
+    slug: state.slug.trim() || null,
+    summary: state.summary,
+    body: state.body,
+    features: state.features,
+    benefits: state.benefits,
+    references: state.references.map((r) => ({ title: r.title, url: r.url.trim() || null })),
+    conditions: state.conditions.map((c) => ({ conditionId: c.id, note: c.note.trim() || null })),
+    sideEffects: state.sideEffects.map((s) => ({
+      sideEffectId: s.id, frequency: s.frequency, severity: s.severity, duration: s.duration, note: s.note.trim() || null,
+    })),
+  };
+}
+
+/** A picker: a select of documents not linked yet, and an Add button. */
+function picker(label, options, linked, onAdd) {
+  const control = select([['', `Choose a ${label}…`], ...options.map((o) => [o.id, o.status === 'PUBLISHED' ? o.name : `${o.name} (${o.status.toLowerCase()})`])], '');
+  const add = h('button', { type: 'button' }, `Add ${label}`);
+  add.addEventListener('click', () => {
+    const chosen = options.find((o) => o.id === control.value);
+    if (!chosen) return;
+    if (linked().some((l) => l.id === chosen.id)) return;
+    onAdd(chosen);
+    control.value = '';
+  });
+  return h('div', { class: 'picker' }, field(`Link a ${label}`, control), add);
+}
+
+/** Shows the editor for topic `id` (or a new topic). */
+export async function topicScreen(main, id) {
+  const kind = KINDS.topics;
+  const form = h('form', { class: 'editor', novalidate: true });
+  const editor = new Editor({
+    kind, selection: SELECTION, labels: LABELS, toState, display,
+    createInput: inputOf,
+    updateInput: (state) => ({ ...inputOf(state), slug: state.slug.trim() || undefined, markReviewed: state.markReviewed || null }),
+  }, form);
+  const [doc, pool] = await Promise.all([editor.load(id), linkTargets()]);
+  if (id && !doc) {
+    editor.showMissing(main);
+    return;
+  }
+
+  function build() {
+    const state = editor.base;
+    const title = h('input', { name: 'title', value: state.title, required: true, maxlength: 200 });
+    const slug = h('input', { name: 'slug', value: state.slug, class: 'mono', spellcheck: 'false' });
+    const summary = h('textarea', { name: 'summary', rows: 3 }, state.summary);
+    const body = h('textarea', { name: 'body', rows: 16, class: 'mono' }, state.body);
+    const preview = h('div', { class: 'preview prose', 'aria-live': 'off', 'aria-label': 'Preview of the body' });
+    const features = lineList('features', 'Features', state.features, 'Feature');
+    const benefits = lineList('benefits', 'Benefits', state.benefits, 'Benefit');
+    const references = orderedList({
+      name: 'references', legend: 'References', values: state.references, itemLabel: 'Reference',
+      makeRow(value, index) {
+        const t = h('input', { value: value.title, 'aria-label': `Reference ${index + 1} title`, placeholder: 'Title' });
+        const u = h('input', { value: value.url, type: 'url', 'aria-label': `Reference ${index + 1} address`, placeholder: 'https://…' });
+        return { nodes: [t, u], read: () => ({ title: t.value, url: u.value }), focus: () => t.focus() };
+      },
+      addControls: (add) => h('button', { type: 'button', onclick: () => add({ title: '', url: '' }) }, 'Add reference'),
+    });
+    const conditions = orderedList({
+      name: 'conditions', legend: 'Conditions it treats', values: state.conditions, itemLabel: 'Condition',
+      makeRow(value, index) {
+        const note = h('input', { value: value.note, 'aria-label': `Note on ${value.name}`, placeholder: 'Note (optional)' });
+        return {
+          nodes: [h('span', { class: 'link-name' }, value.name), note],
+          read: () => ({ ...value, note: note.value }),
+          focus: () => note.focus(),
+        };
+      },
+      addControls: (add) => picker('condition', pool.conditions, () => conditions.read(), (c) => add({ id: c.id, name: c.name, note: '' })),
+    });
+    const sideEffects = orderedList({
+      name: 'sideEffects', legend: 'Side effects', values: state.sideEffects, itemLabel: 'Side effect',
+      makeRow(value) {
+        const f = rowSelect('How common', FREQUENCIES.map((v) => [v, words(v)]), value.frequency, `How common: ${value.name}`);
+        const s = rowSelect('How severe', SEVERITIES.map((v) => [v, words(v)]), value.severity, `How severe: ${value.name}`);
+        const d = rowSelect('How lasting', DURATIONS.map((v) => [v, words(v)]), value.duration, `How lasting: ${value.name}`);
+        const note = h('input', { value: value.note, 'aria-label': `Note on ${value.name}`, placeholder: 'Note (optional)' });
+        return {
+          nodes: [h('span', { class: 'link-name' }, value.name), f.node, s.node, d.node, note],
+          read: () => ({ ...value, frequency: f.control.value, severity: s.control.value, duration: d.control.value, note: note.value }),
+          focus: () => f.control.focus(),
+        };
+      },
+      addControls: (add) => picker('side effect', pool.sideEffects, () => sideEffects.read(),
+        (x) => add({ id: x.id, name: x.name, frequency: 'COMMON', severity: 'MILD', duration: 'TEMPORARY', note: '' })),
+    });
+    const reviewed = h('input', { type: 'checkbox', name: 'markReviewed' });
+    editor.read = () => ({
+      title: title.value,
+      slug: slug.value,
+      summary: summary.value,
+      body: body.value,
+      features: features.read(),
+      benefits: benefits.read(),
+      references: references.read(),
+      conditions: conditions.read(),
+      sideEffects: sideEffects.read(),
+      markReviewed: reviewed.checked,
+    });
+
+    // Live preview: rendered by the server exactly as the public will get it.
+    let timer = null;
+    let shown = null;
+    const renderPreview = async () => {
+      if (shown === body.value) return;
+      shown = body.value;
+      try {
+        const data = await gql('query($m: String!) { markdownPreview(markdown: $m) }', { m: body.value });
+        // Sanitized HTML from the server (the same renderer as bodyHtml), never raw input.
+        preview.innerHTML = data.markdownPreview;
+      } catch (error) {
+        preview.textContent = error.message;
+      }
+    };
+    body.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(renderPreview, 250); });
+    renderPreview();
+
+    const doc = editor.doc;
+    replace(form,
+      pageHeader(doc ? doc.title || 'Untitled topic' : 'New topic'),
+      editor.meta(),
+      h('div', { class: 'grid-2' },
+        field('Title', title, { name: 'title' }),
+        field('Slug', slug, { name: 'slug', hint: 'The address name: lowercase letters, digits, hyphens. Left empty, it is made from the title.' })),
+      field('Summary', summary, { name: 'summary', hint: 'One plain paragraph for listings and search results.' }),
+      h('div', { class: 'grid-2 body-editor' },
+        field('Body (Markdown)', body, { name: 'body', hint: 'How it works. Markdown: ## headings, *emphasis*, lists, [links](https://…).' }),
+        h('div', { class: 'field' }, h('p', { class: 'label' }, 'Preview'), preview)),
+      h('div', { class: 'grid-2' }, features.el, benefits.el),
+      references.el,
+      conditions.el,
+      sideEffects.el,
+      h('fieldset', { class: 'review', dataset: { field: 'markReviewed' } },
+        h('legend', {}, 'Review'),
+        h('p', {}, doc?.reviewedAt ? `Last reviewed ${when(doc.reviewedAt)}.` : 'Not reviewed yet.'),
+        h('label', { class: 'check' }, reviewed, ' Mark as reviewed by me when saving')),
+      editor.toolbar());
+    if (doc) form.querySelector('.meta').prepend(h('span', { class: 'visually-hidden' }, 'Status: '));
+  }
+
+  editor.mount(main, build);
+  return editor;
+}
+

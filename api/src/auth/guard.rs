@@ -1,0 +1,30 @@
+//! GraphQL guards: every mutation but login, refresh and setup declares one, and a test
+//! introspects the schema to prove it.
+
+use async_graphql::{Context, Guard};
+use entity::Role;
+
+use crate::graphql::context::request;
+
+/// Who may call a field.
+#[derive(Debug, Clone, Copy)]
+pub enum RoleGuard {
+    /// Any signed-in user.
+    SignedIn,
+    /// Editors and admins.
+    Editor,
+    /// Admins only.
+    Admin,
+}
+
+impl Guard for RoleGuard {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let (request, _) = request(ctx)?;
+        match self {
+            Self::SignedIn => request.viewer.user_id().map(|_| ()),
+            Self::Editor => request.viewer.require(Role::Editor).map(|_| ()),
+            Self::Admin => request.viewer.require(Role::Admin).map(|_| ()),
+        }
+        .map_err(Into::into)
+    }
+}

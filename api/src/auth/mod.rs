@@ -1,0 +1,115 @@
+//! Authentication and authorization: passwords (argon2id), access tokens (HS256 JWT),
+//! rotating refresh-token sessions, the login throttle, first-admin setup, user
+//! management and the GraphQL guards.
+
+pub mod guard;
+pub mod password;
+pub mod sessions;
+pub mod setup;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+use std::time::Duration;
+
+use entity::Role;
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use crate::errors::{ApiError, ApiResult};
+pub use throttle::ThrottleSettings;
+pub use tokens::Keys;
+
+/// Who is making a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    /// No credentials: published content only.
+    Anonymous,
+    /// A signed-in, active user.
+    User {
+        /// The user's id.
+        id: i32,
+        /// The user's current role (read from the database, not from the token).
+        role: Role,
+    },
+}
+
+impl Viewer {
+    /// The signed-in user's id, or `UNAUTHENTICATED`.
+    pub fn user_id(&self) -> ApiResult<i32> {
+        match self {
+            Self::User { id, .. } => Ok(*id),
+            Self::Anonymous => Err(ApiError::Unauthenticated(
+                "sign in to do this (send `Authorization: Bearer <access token>`)".into(),
+            )),
+        }
+    }
+
+    /// May this viewer see and edit content (drafts included)?
+    pub fn is_editor(&self) -> bool {
+        matches!(self, Self::User { .. })
+    }
+
+    /// The user's id when the role is at least `needed`; `UNAUTHENTICATED` or `FORBIDDEN` otherwise.
+    pub fn require(&self, needed: Role) -> ApiResult<i32> {
+        let id = self.user_id()?;
+        match (needed, self) {
+            (
+                Role::Admin,
+                Self::User {
+                    role: Role::Admin, ..
+                },
+            )
+            | (Role::Editor, _) => Ok(id),
+            _ => Err(ApiError::Forbidden("this needs the ADMIN role".into())),
+        }
+    }
+}
+
+/// Lifetimes and limits of authentication.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Lifetime of an access token.
+    pub access_ttl: Duration,
+    /// Lifetime of a refresh token.
+    pub refresh_ttl: Duration,
+    /// Login throttle.
+    pub throttle: ThrottleSettings,
+}
+
+/// Everything authentication needs at run time, shared by all requests.
+pub struct Auth {
+    /// Signing keys.
+    pub keys: Keys,
+    /// Lifetimes and limits.
+    pub settings: AuthSettings,
+    /// A hash to verify against when the email is unknown, so that both failures take
+    /// the same time.
+    dummy_hash: String,
+}
+
+impl Auth {
+    /// Prepares authentication with the signing `secret`.
+    pub async fn new(secret: &[u8], settings: AuthSettings) -> ApiResult<Self> {
+        let dummy_hash = password::hash("dermis-timing-equalizer".to_owned()).await?;
+        Ok(Self {
+            keys: Keys::new(secret),
+            settings,
+            dummy_hash,
+        })
+    }
+
+    /// The viewer a bearer token stands for: the token must be valid, the user active and
+    /// the token's `token_version` current.
+    pub async fn authenticate(&self, db: &DatabaseConnection, token: &str) -> ApiResult<Viewer> {
+        let claims = self.keys.decode(token)?;
+        let user = entity::user::Entity::find_by_id(claims.user_id()?)
+            .one(db)
+            .await?
+            .filter(|user| user.active && user.token_version == claims.tv)
+            .ok_or_else(|| ApiError::Unauthenticated("the access token was revoked".into()))?;
+        Ok(Viewer::User {
+            id: user.id,
+            role: user.role,
+        })
+    }
+}

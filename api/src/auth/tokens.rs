@@ -1,0 +1,115 @@
+//! Access tokens: HS256 JWTs carrying the user id, role and `token_version`. Any other
+//! algorithm (`none` included), another key, an expired or malformed token is refused.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use entity::{Role, setting, user};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use sea_orm::{DatabaseConnection, EntityTrait, Set};
+use serde::{Deserialize, Serialize};
+
+use crate::content::now;
+use crate::errors::{ApiError, ApiResult};
+
+/// The settings key of the generated signing secret.
+const SECRET_KEY: &str = "jwt_secret";
+/// Shortest accepted `DERMIS_JWT_SECRET`, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    /// The role when the token was issued (informational; the database decides).
+    pub role: Role,
+    /// The user's `token_version`; bumping it revokes every token at once.
+    pub tv: i32,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+}
+
+impl Claims {
+    /// The user id in `sub`.
+    pub fn user_id(&self) -> ApiResult<i32> {
+        self.sub
+            .parse()
+            .map_err(|_| ApiError::Unauthenticated("the access token is invalid".into()))
+    }
+}
+
+/// Signing and verification keys.
+pub struct Keys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl Keys {
+    /// Keys for HS256 with `secret`.
+    pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 5;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        }
+    }
+
+    /// A signed access token for `user`, valid for `ttl`.
+    pub fn issue(&self, user: &user::Model, ttl: Duration) -> ApiResult<(String, DateTime<Utc>)> {
+        let issued = now();
+        let expires = issued + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
+        let claims = Claims {
+            sub: user.id.to_string(),
+            role: user.role,
+            tv: user.token_version,
+            iat: issued.timestamp(),
+            exp: expires.timestamp(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(format!("signing failed: {e}")))?;
+        Ok((token, expires))
+    }
+
+    /// The claims of a valid token; `UNAUTHENTICATED` for anything else.
+    pub fn decode(&self, token: &str) -> ApiResult<Claims> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|e| {
+                let reason = match e.kind() {
+                    jsonwebtoken::errors::ErrorKind::ExpiredSignature => "the access token expired",
+                    _ => "the access token is invalid",
+                };
+                ApiError::Unauthenticated(reason.into())
+            })
+    }
+}
+
+/// The signing secret: `configured` when given, otherwise the one generated once and kept
+/// in `settings`, so that every node sharing the database agrees.
+pub async fn load_secret(db: &DatabaseConnection, configured: Option<&str>) -> ApiResult<Vec<u8>> {
+    if let Some(secret) = configured {
+        return Ok(secret.as_bytes().to_vec());
+    }
+    let candidate = super::sessions::random_token();
+    // Insert if absent; a concurrent node may win, so read back what is stored.
+    setting::Entity::insert(setting::ActiveModel {
+        key: Set(SECRET_KEY.to_owned()),
+        value: Set(candidate),
+        updated_at: Set(now()),
+    })
+    .on_conflict_do_nothing_on([setting::Column::Key])
+    .exec(db)
+    .await?;
+    let stored = setting::Entity::find_by_id(SECRET_KEY.to_owned())
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::Internal("the signing secret vanished".into()))?;
+    Ok(stored.value.into_bytes())
+}

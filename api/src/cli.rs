@@ -1,0 +1,318 @@
+//! The `dermis` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use migration::{Migrator, MigratorTrait};
+
+use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
+use crate::content::seed;
+use crate::startup::Application;
+use crate::{db, graphql, telemetry};
+
+/// Dermis: a GraphQL content API about skin procedures, with an admin CMS.
+#[derive(Debug, Parser)]
+#[command(name = "dermis", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server (migrates the database first).
+    Serve(ServeArgs),
+    /// Database migrations.
+    Migrate {
+        #[command(subcommand)]
+        action: MigrateAction,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Load the sample content, or a seed file: inserts what is missing, changes nothing else.
+    Seed {
+        /// A seed file (JSON, same shape as `api/seeds/sample.json`); default: the sample content.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+    /// Manage users. Passwords are read from a prompt, or from the first line of standard
+    /// input when it is not a terminal; never from the command line.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserAction {
+    /// Create a user.
+    Create {
+        /// Email address (the sign-in name).
+        #[arg(long)]
+        email: String,
+        /// Name shown to colleagues.
+        #[arg(long)]
+        name: String,
+        /// `admin` or `editor`.
+        #[arg(long, value_parser = ["admin", "editor"])]
+        role: String,
+    },
+    /// List users.
+    List,
+    /// Set a user's password; every session of the user ends.
+    SetPassword {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Deactivate a user; every session of the user ends.
+    Deactivate {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateAction {
+    /// Apply every pending migration.
+    Up,
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+/// A failure of a subcommand, printed as one line.
+#[derive(Debug)]
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl Failure {
+    fn config(err: impl std::fmt::Display) -> Self {
+        Self {
+            message: err.to_string(),
+            code: 2,
+        }
+    }
+
+    fn runtime(err: impl std::fmt::Display) -> Self {
+        Self {
+            message: err.to_string(),
+            code: 1,
+        }
+    }
+}
+
+/// Parses the command line, runs the subcommand and returns the exit code.
+pub fn run() -> ExitCode {
+    let dotenv = dotenvy::dotenv();
+    let cli = Cli::parse();
+    if let Err(err) = dotenv
+        && !err.not_found()
+    {
+        eprintln!("warning: ignoring .env: {err}");
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(Failure::runtime(format!("cannot start the runtime: {err}"))),
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => fail(failure),
+    }
+}
+
+fn fail(failure: Failure) -> ExitCode {
+    // One line, whatever the error chain holds.
+    let line = failure.message.replace(['\n', '\r'], " ");
+    eprintln!("error: {line}");
+    ExitCode::from(failure.code)
+}
+
+async fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Serve(args) => serve(args).await,
+        Command::Migrate { action, database } => migrate(action, database).await,
+        Command::Seed { file, database } => seed(file, database).await,
+        Command::Schema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::User { action, database } => user(action, database).await,
+    }
+}
+
+/// Reads a password: from a prompt (twice) on a terminal, else the first line of stdin.
+fn read_password() -> Result<String, Failure> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(Failure::runtime)?;
+        let again = rpassword::prompt_password("Repeat password: ").map_err(Failure::runtime)?;
+        if first != again {
+            return Err(Failure::config("the passwords differ"));
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(Failure::runtime)?;
+        Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+    }
+}
+
+async fn user(action: UserAction, database: DatabaseArgs) -> Result<(), Failure> {
+    use crate::auth::users::{self, NewUser};
+    use crate::errors::ApiError;
+    telemetry::init(LogFormat::Human);
+    let settings = database.settings().map_err(Failure::config)?;
+    let conn = db::connect(&settings, None)
+        .await
+        .map_err(Failure::runtime)?;
+    db::migrate(&conn).await.map_err(Failure::runtime)?;
+    // Input errors are the caller's (exit 2); anything else is a runtime failure.
+    let fail = |err: ApiError| match err {
+        ApiError::BadUserInput { .. } | ApiError::NotFound(_) => Failure::config(err),
+        other => Failure::runtime(other),
+    };
+    let find = |email: String| {
+        let conn = conn.clone();
+        async move {
+            users::by_email(&conn, &email)
+                .await
+                .map_err(fail)?
+                .ok_or_else(|| Failure::config(format!("no user with email {email}")))
+        }
+    };
+    match action {
+        UserAction::Create { email, name, role } => {
+            let role = if role == "admin" {
+                entity::Role::Admin
+            } else {
+                entity::Role::Editor
+            };
+            let password = read_password()?;
+            let user = users::create(
+                &conn,
+                NewUser {
+                    email,
+                    display_name: name,
+                    role,
+                    password,
+                },
+            )
+            .await
+            .map_err(fail)?;
+            println!(
+                "created {:?} user {} (id {})",
+                user.role, user.email, user.id
+            );
+        }
+        UserAction::List => {
+            for user in users::list(&conn).await.map_err(fail)? {
+                let state = if user.active { "active" } else { "deactivated" };
+                println!(
+                    "{}\t{}\t{:?}\t{}\t{}",
+                    user.id, user.email, user.role, state, user.display_name
+                );
+            }
+        }
+        UserAction::SetPassword { email } => {
+            let user = find(email).await?;
+            let password = read_password()?;
+            users::set_password(&conn, user.id, password, "password")
+                .await
+                .map_err(fail)?;
+            println!("password changed for {}; its sessions ended", user.email);
+        }
+        UserAction::Deactivate { email } => {
+            let user = find(email).await?;
+            users::deactivate(&conn, user.id).await.map_err(fail)?;
+            println!("deactivated {}; its sessions ended", user.email);
+        }
+    }
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> Result<(), Failure> {
+    let settings = args.settings().map_err(Failure::config)?;
+    telemetry::init(args.log_format);
+    let app = Application::build(settings)
+        .await
+        .map_err(Failure::runtime)?;
+    tracing::info!("listening on http://{}", app.local_addr());
+    if let Some(code) = app.setup_code() {
+        tracing::warn!(
+            "no user exists yet: open http://{}/admin/ and create the first admin with setup code {code} \
+             (or run `dermis user create --role admin`)",
+            app.local_addr()
+        );
+    }
+    app.run_until_stopped().await.map_err(Failure::runtime)?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(action: MigrateAction, database: DatabaseArgs) -> Result<(), Failure> {
+    telemetry::init(LogFormat::Human);
+    let settings = database.settings().map_err(Failure::config)?;
+    let conn = db::connect(&settings, None)
+        .await
+        .map_err(Failure::runtime)?;
+    match action {
+        MigrateAction::Up => {
+            let before = db::migrate(&conn).await.map_err(Failure::runtime)?;
+            let total = Migrator::migrations().len();
+            println!(
+                "applied {} migration(s); {total} of {total} applied",
+                total.saturating_sub(before)
+            );
+        }
+        MigrateAction::Status => {
+            let migrations = Migrator::get_migration_with_status(&conn)
+                .await
+                .map_err(Failure::runtime)?;
+            for migration in migrations {
+                println!(
+                    "{:<10} {}",
+                    format!("{:?}", migration.status()),
+                    migration.name()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn seed(file: Option<PathBuf>, database: DatabaseArgs) -> Result<(), Failure> {
+    telemetry::init(LogFormat::Human);
+    let settings = database.settings().map_err(Failure::config)?;
+    let json = match &file {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|err| Failure::config(format!("cannot read {}: {err}", path.display())))?,
+        None => seed::SAMPLE.to_owned(),
+    };
+    let data = seed::parse(&json).map_err(Failure::config)?;
+    let conn = db::connect(&settings, None)
+        .await
+        .map_err(Failure::runtime)?;
+    db::migrate(&conn).await.map_err(Failure::runtime)?;
+    let report = seed::load(&conn, data).await.map_err(Failure::runtime)?;
+    println!(
+        "seed: created {} document(s), {} already present (left unchanged)",
+        report.created, report.skipped
+    );
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! Configuration: flags override `DERMIS_*` environment variables (a `.env` file is read when
+//! present), which override defaults. Everything is validated before anything starts.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// The embedded default: a SQLite file in the working directory, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://dermis.db?mode=rwc";
+
+/// Invalid configuration; `serve` prints it as one line and exits non-zero.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The database URL names no backend Dermis supports.
+    #[error(
+        "invalid DERMIS_DATABASE_URL {url:?}: expected sqlite://PATH or postgres://USER@HOST/DB"
+    )]
+    UnsupportedDatabase {
+        /// The URL, with any password masked.
+        url: String,
+    },
+    /// The signing secret is too short to be safe.
+    #[error("DERMIS_JWT_SECRET must be at least {min} bytes long (got {got})")]
+    WeakSecret {
+        /// Required length.
+        min: usize,
+        /// Given length.
+        got: usize,
+    },
+    /// A duration or limit is zero.
+    #[error("{name} must be greater than zero")]
+    Zero {
+        /// The setting.
+        name: &'static str,
+    },
+    /// The bind address is not `HOST:PORT`.
+    #[error("invalid DERMIS_BIND {value:?}: {reason} (expected HOST:PORT, e.g. 127.0.0.1:8080)")]
+    InvalidBind {
+        /// What was given.
+        value: String,
+        /// Why it does not parse.
+        reason: String,
+    },
+}
+
+/// Which database engine a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded, a single file.
+    Sqlite,
+    /// The production and scale-out backend.
+    Postgres,
+}
+
+/// Database options shared by every subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// Database URL: `sqlite://dermis.db?mode=rwc` (default) or `postgres://user@host/db`.
+    #[arg(long, env = "DERMIS_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Largest number of pooled database connections.
+    #[arg(
+        long,
+        env = "DERMIS_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_max_connections: u32,
+}
+
+/// Validated database settings.
+#[derive(Debug, Clone)]
+pub struct DatabaseSettings {
+    /// The connection URL.
+    pub url: String,
+    /// The engine.
+    pub backend: Backend,
+    /// True when no URL was given and the embedded default is used; only then may `serve`
+    /// load the sample content by itself.
+    pub embedded_default: bool,
+    /// Pool size.
+    pub max_connections: u32,
+    /// How long to wait for a connection.
+    pub connect_timeout: Duration,
+}
+
+impl DatabaseArgs {
+    /// Validates the URL and picks the backend.
+    pub fn settings(&self) -> Result<DatabaseSettings, ConfigError> {
+        let (url, embedded_default) = match self.database_url.as_deref().map(str::trim) {
+            Some(url) if !url.is_empty() => (url.to_owned(), false),
+            _ => (DEFAULT_DATABASE_URL.to_owned(), true),
+        };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+            && url::Url::parse(&url).is_ok_and(|u| u.has_host())
+        {
+            Backend::Postgres
+        } else {
+            return Err(ConfigError::UnsupportedDatabase {
+                url: mask_password(&url),
+            });
+        };
+        Ok(DatabaseSettings {
+            url,
+            backend,
+            embedded_default,
+            max_connections: self.db_max_connections.max(1),
+            connect_timeout: Duration::from_secs(5),
+        })
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    Human,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+/// Options of `dermis serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to listen on, `HOST:PORT` (port 0 picks a free one).
+    #[arg(long, env = "DERMIS_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+    /// Log format.
+    #[arg(long, env = "DERMIS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+    /// Serve GraphiQL to browsers at `GET /graphql`.
+    #[arg(long, env = "DERMIS_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "DERMIS_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Number of HTTP worker threads (default: one per core).
+    #[arg(long, env = "DERMIS_WORKERS")]
+    pub workers: Option<usize>,
+    /// Secret for signing access tokens (at least 32 bytes); default: generated once and
+    /// kept in the database, shared by every node.
+    #[arg(long, env = "DERMIS_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// Lifetime of an access token, in seconds.
+    #[arg(long, env = "DERMIS_ACCESS_TOKEN_TTL", default_value_t = 15 * 60)]
+    pub access_token_ttl: u64,
+    /// Lifetime of a refresh token, in seconds.
+    #[arg(long, env = "DERMIS_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl: u64,
+    /// Failed logins allowed per account within the window.
+    #[arg(
+        long,
+        env = "DERMIS_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        default_value_t = 5
+    )]
+    pub login_max_failures_per_account: u64,
+    /// Failed logins allowed per client address within the window.
+    #[arg(
+        long,
+        env = "DERMIS_LOGIN_MAX_FAILURES_PER_CLIENT",
+        default_value_t = 20
+    )]
+    pub login_max_failures_per_client: u64,
+    /// The login throttle's window, in seconds.
+    #[arg(long, env = "DERMIS_LOGIN_WINDOW", default_value_t = 15 * 60)]
+    pub login_window: u64,
+}
+
+/// Validated settings of `dermis serve`.
+#[derive(Debug, Clone)]
+pub struct ServeSettings {
+    /// The database.
+    pub database: DatabaseSettings,
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// Serve GraphiQL.
+    pub graphiql: bool,
+    /// Body size limit.
+    pub max_body_bytes: usize,
+    /// HTTP workers.
+    pub workers: Option<usize>,
+    /// Signing secret, when configured.
+    pub jwt_secret: Option<String>,
+    /// Token lifetimes and the login throttle.
+    pub auth: crate::auth::AuthSettings,
+}
+
+impl ServeArgs {
+    /// Validates every option.
+    pub fn settings(&self) -> Result<ServeSettings, ConfigError> {
+        let bind = parse_bind(&self.bind)?;
+        let jwt_secret = self.jwt_secret.clone().filter(|s| !s.is_empty());
+        if let Some(secret) = &jwt_secret
+            && secret.len() < crate::auth::tokens::MIN_SECRET_BYTES
+        {
+            return Err(ConfigError::WeakSecret {
+                min: crate::auth::tokens::MIN_SECRET_BYTES,
+                got: secret.len(),
+            });
+        }
+        let positive = |name: &'static str, value: u64| {
+            if value == 0 {
+                Err(ConfigError::Zero { name })
+            } else {
+                Ok(value)
+            }
+        };
+        let auth = crate::auth::AuthSettings {
+            access_ttl: Duration::from_secs(positive(
+                "DERMIS_ACCESS_TOKEN_TTL",
+                self.access_token_ttl,
+            )?),
+            refresh_ttl: Duration::from_secs(positive(
+                "DERMIS_REFRESH_TOKEN_TTL",
+                self.refresh_token_ttl,
+            )?),
+            throttle: crate::auth::ThrottleSettings {
+                per_account: positive(
+                    "DERMIS_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+                    self.login_max_failures_per_account,
+                )?,
+                per_client: positive(
+                    "DERMIS_LOGIN_MAX_FAILURES_PER_CLIENT",
+                    self.login_max_failures_per_client,
+                )?,
+                window: Duration::from_secs(positive("DERMIS_LOGIN_WINDOW", self.login_window)?),
+            },
+        };
+        Ok(ServeSettings {
+            database: self.database.settings()?,
+            bind,
+            graphiql: self.graphiql,
+            max_body_bytes: self.max_body_bytes.max(1024),
+            workers: self.workers.filter(|w| *w > 0),
+            jwt_secret,
+            auth,
+        })
+    }
+}
+
+fn parse_bind(value: &str) -> Result<SocketAddr, ConfigError> {
+    use std::net::ToSocketAddrs;
+    let invalid = |reason: String| ConfigError::InvalidBind {
+        value: value.to_owned(),
+        reason,
+    };
+    value
+        .to_socket_addrs()
+        .map_err(|e| invalid(e.to_string()))?
+        .next()
+        .ok_or_else(|| invalid("it resolves to no address".to_owned()))
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn mask_password(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db(url: Option<&str>) -> DatabaseArgs {
+        DatabaseArgs {
+            database_url: url.map(str::to_owned),
+            db_max_connections: 5,
+        }
+    }
+
+    #[test]
+    fn default_is_embedded_sqlite() {
+        let s = db(None).settings().expect("default is valid");
+        assert!(s.embedded_default);
+        assert_eq!(s.backend, Backend::Sqlite);
+        assert!(
+            !db(Some("sqlite://x.db"))
+                .settings()
+                .expect("valid")
+                .embedded_default
+        );
+    }
+
+    #[test]
+    fn refuses_other_schemes_and_masks_password() {
+        let err = db(Some("mysql://u:secret@h/db"))
+            .settings()
+            .expect_err("mysql");
+        assert!(!err.to_string().contains("secret"), "{err}");
+        assert!(db(Some("postgres://")).settings().is_err());
+    }
+
+    #[test]
+    fn bind_must_be_host_port() {
+        assert!(parse_bind("127.0.0.1:0").is_ok());
+        assert!(parse_bind("nonsense").is_err());
+        assert!(parse_bind("127.0.0.1:99999").is_err());
+    }
+}

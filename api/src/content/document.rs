@@ -1,0 +1,172 @@
+//! What topics, conditions and side effects have in common, so one implementation of
+//! lookup, filtering, ordering and pagination serves all three.
+
+use chrono::{DateTime, Utc};
+use entity::{ContentStatus, condition, side_effect, topic};
+use sea_orm::EntityTrait;
+
+/// The fields a list can be ordered by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortField {
+    /// Title (topics) or name (conditions, side effects).
+    Label,
+    /// Last change.
+    UpdatedAt,
+    /// Publication time (drafts sort as the oldest).
+    PublishedAt,
+}
+
+/// A value of a [`SortField`], as stored in a cursor.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SortValue {
+    /// A title or name.
+    Text(String),
+    /// A timestamp (publication time of a draft is the epoch).
+    Time(DateTime<Utc>),
+}
+
+/// A content table.
+pub trait Document: EntityTrait<Model: Sync + serde::Serialize> {
+    /// The id column.
+    const ID: Self::Column;
+    /// The slug column.
+    const SLUG: Self::Column;
+    /// The status column.
+    const STATUS: Self::Column;
+    /// Title or name.
+    const LABEL: Self::Column;
+    /// Last change.
+    const UPDATED_AT: Self::Column;
+    /// Publication time.
+    const PUBLISHED_AT: Self::Column;
+    /// Optimistic-lock version.
+    const VERSION: Self::Column;
+    /// Who changed it last.
+    const UPDATED_BY: Self::Column;
+    /// The Markdown text: body (topics) or description.
+    const TEXT: Self::Column;
+    /// Columns a text search looks in.
+    const SEARCH: &'static [Self::Column];
+    /// Entity type name used in revisions.
+    const KIND: &'static str;
+
+    /// The row's id.
+    fn id(model: &Self::Model) -> i32;
+    /// The row's status.
+    fn status(model: &Self::Model) -> ContentStatus;
+    /// The row's version.
+    fn version(model: &Self::Model) -> i32;
+    /// The row's slug.
+    fn slug(model: &Self::Model) -> &str;
+    /// The row's value of `field`.
+    fn sort_value(model: &Self::Model, field: SortField) -> SortValue;
+}
+
+/// The publication time used for ordering: drafts (no publication time) sort as the epoch.
+pub fn published_sort_value(at: Option<DateTime<Utc>>) -> SortValue {
+    SortValue::Time(at.unwrap_or(DateTime::UNIX_EPOCH))
+}
+
+macro_rules! document {
+    ($module:ident, $kind:literal, $label:ident, $text:ident, [$($search:ident),+]) => {
+        impl Document for $module::Entity {
+            const ID: Self::Column = $module::Column::Id;
+            const SLUG: Self::Column = $module::Column::Slug;
+            const STATUS: Self::Column = $module::Column::Status;
+            const LABEL: Self::Column = $module::Column::$label;
+            const UPDATED_AT: Self::Column = $module::Column::UpdatedAt;
+            const PUBLISHED_AT: Self::Column = $module::Column::PublishedAt;
+            const VERSION: Self::Column = $module::Column::Version;
+            const UPDATED_BY: Self::Column = $module::Column::UpdatedBy;
+            const TEXT: Self::Column = $module::Column::$text;
+            const SEARCH: &'static [Self::Column] = &[$($module::Column::$search),+];
+            const KIND: &'static str = $kind;
+
+            fn id(model: &Self::Model) -> i32 {
+                model.id
+            }
+
+            fn status(model: &Self::Model) -> ContentStatus {
+                model.status
+            }
+
+            fn version(model: &Self::Model) -> i32 {
+                model.version
+            }
+
+            fn slug(model: &Self::Model) -> &str {
+                &model.slug
+            }
+
+            fn sort_value(model: &Self::Model, field: SortField) -> SortValue {
+                match field {
+                    SortField::Label => SortValue::Text(Labelled::label(model).to_owned()),
+                    SortField::UpdatedAt => SortValue::Time(model.updated_at),
+                    SortField::PublishedAt => published_sort_value(model.published_at),
+                }
+            }
+        }
+    };
+}
+
+/// Access to the label field under one name.
+trait Labelled {
+    fn label(&self) -> &str;
+}
+
+impl Labelled for topic::Model {
+    fn label(&self) -> &str {
+        &self.title
+    }
+}
+
+impl Labelled for condition::Model {
+    fn label(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Labelled for side_effect::Model {
+    fn label(&self) -> &str {
+        &self.name
+    }
+}
+
+document!(topic, "topic", Title, Body, [Title, Summary, Body]);
+document!(
+    condition,
+    "condition",
+    Name,
+    Description,
+    [Name, Description]
+);
+document!(
+    side_effect,
+    "side_effect",
+    Name,
+    Description,
+    [Name, Description]
+);
+
+/// Is this status visible under `visibility`?
+pub fn visible(status: ContentStatus, visibility: super::Visibility) -> bool {
+    visibility == super::Visibility::All || status == ContentStatus::Published
+}
+
+/// The GraphQL name of a document type (`TOPIC`, `CONDITION`, `SIDE_EFFECT`).
+pub fn type_name(kind: &str) -> &'static str {
+    match kind {
+        "topic" => "TOPIC",
+        "condition" => "CONDITION",
+        _ => "SIDE_EFFECT",
+    }
+}
+
+/// A document type for people (`topic`, `condition`, `side effect`).
+pub fn human_name(kind: &str) -> &'static str {
+    match kind {
+        "topic" => "topic",
+        "condition" => "condition",
+        _ => "side effect",
+    }
+}

@@ -1,0 +1,892 @@
+//! Editing documents. Every write runs in one transaction that checks the expected
+//! version, validates, writes the document and its links, bumps `version` and appends a
+//! revision with the full snapshot. The version check is the `WHERE` clause of the first
+//! statement (an `UPDATE`), so of two concurrent saves of one version exactly one wins.
+
+use entity::json::{Reference, ReferenceList, TextList};
+use entity::{
+    ContentStatus, condition, revision, side_effect, topic, topic_condition, topic_side_effect,
+};
+use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, Value,
+};
+use serde_json::json;
+
+use super::document::{Document, human_name, type_name};
+use super::validate::{self, MAX_SUMMARY, MAX_TEXT, MAX_TITLE};
+use super::write::{
+    self, ConditionLink, NamedInput, SideEffectLink, TopicInput, append_revision, topic_snapshot,
+};
+use super::{Visibility, now};
+use crate::errors::{ApiError, ApiResult, ConflictReason, DocumentRef};
+
+/// Fields of a new topic, as sent.
+#[derive(Debug, Clone, Default)]
+pub struct NewTopic {
+    /// Title.
+    pub title: String,
+    /// Slug; derived from the title when absent.
+    pub slug: Option<String>,
+    /// Summary.
+    pub summary: String,
+    /// Markdown body.
+    pub body: String,
+    /// Features.
+    pub features: Vec<String>,
+    /// Benefits.
+    pub benefits: Vec<String>,
+    /// References.
+    pub references: Vec<Reference>,
+    /// Linked conditions, in order.
+    pub conditions: Vec<ConditionLink>,
+    /// Linked side effects, in order.
+    pub side_effects: Vec<SideEffectLink>,
+}
+
+/// Changes to a topic; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct TopicPatch {
+    /// Title.
+    pub title: Option<String>,
+    /// Slug.
+    pub slug: Option<String>,
+    /// Summary.
+    pub summary: Option<String>,
+    /// Markdown body.
+    pub body: Option<String>,
+    /// Features.
+    pub features: Option<Vec<String>>,
+    /// Benefits.
+    pub benefits: Option<Vec<String>>,
+    /// References.
+    pub references: Option<Vec<Reference>>,
+    /// Replaces the linked conditions.
+    pub conditions: Option<Vec<ConditionLink>>,
+    /// Replaces the linked side effects.
+    pub side_effects: Option<Vec<SideEffectLink>>,
+    /// Records a medical review by the author, now.
+    pub mark_reviewed: bool,
+}
+
+/// Fields of a new condition or side effect, as sent.
+#[derive(Debug, Clone, Default)]
+pub struct NewNamed {
+    /// Name.
+    pub name: String,
+    /// Slug; derived from the name when absent.
+    pub slug: Option<String>,
+    /// Markdown description.
+    pub description: String,
+}
+
+/// Changes to a condition or side effect.
+#[derive(Debug, Clone, Default)]
+pub struct NamedPatch {
+    /// Name.
+    pub name: Option<String>,
+    /// Slug.
+    pub slug: Option<String>,
+    /// Markdown description.
+    pub description: Option<String>,
+}
+
+/// A change of status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// To `PUBLISHED`; a topic's unpublished links are published with it when `include_linked`.
+    Publish {
+        /// Publish linked drafts in the same transaction instead of refusing.
+        include_linked: bool,
+    },
+    /// Back to `DRAFT`.
+    Unpublish,
+    /// To `ARCHIVED`.
+    Archive,
+}
+
+impl Transition {
+    fn status(self) -> ContentStatus {
+        match self {
+            Self::Publish { .. } => ContentStatus::Published,
+            Self::Unpublish => ContentStatus::Draft,
+            Self::Archive => ContentStatus::Archived,
+        }
+    }
+
+    fn message(self) -> &'static str {
+        match self {
+            Self::Publish { .. } => "published",
+            Self::Unpublish => "unpublished",
+            Self::Archive => "archived",
+        }
+    }
+}
+
+/// A document restored from a revision.
+#[derive(Debug, Clone)]
+pub enum Restored {
+    /// A topic.
+    Topic(topic::Model),
+    /// A condition.
+    Condition(condition::Model),
+    /// A side effect.
+    SideEffect(side_effect::Model),
+}
+
+fn document_ref<E: Document>(model: &E::Model) -> DocumentRef {
+    DocumentRef {
+        kind: type_name(E::KIND),
+        id: E::id(model).to_string(),
+        slug: E::slug(model).to_owned(),
+        status: E::status(model),
+    }
+}
+
+fn slug_taken(err: ApiError) -> ApiError {
+    if err.is_unique_violation() {
+        ApiError::bad_input("input.slug", "this slug is taken; choose another")
+    } else {
+        err
+    }
+}
+
+/// Increments the version of document `id` (when it is `expected`, if given) and applies
+/// `sets`, as the transaction's first statement. Returns the updated row.
+async fn bump<E: Document, C: ConnectionTrait>(
+    conn: &C,
+    id: i32,
+    expected: Option<i32>,
+    author: i32,
+    sets: Vec<(E::Column, Expr)>,
+) -> ApiResult<E::Model> {
+    let mut update = E::update_many()
+        .col_expr(E::VERSION, Expr::col(E::VERSION).add(1))
+        .col_expr(E::UPDATED_AT, Expr::value(now()))
+        .col_expr(E::UPDATED_BY, Expr::value(author))
+        .filter(E::ID.eq(id));
+    if let Some(expected) = expected {
+        update = update.filter(E::VERSION.eq(expected));
+    }
+    for (column, value) in sets {
+        update = update.col_expr(column, value);
+    }
+    let result = update.exec(conn).await.map_err(|e| slug_taken(e.into()))?;
+    let current = find::<E, _>(conn, id).await?;
+    match (result.rows_affected, current) {
+        (1, Some(model)) => Ok(model),
+        (_, Some(model)) => Err(ApiError::stale(human_name(E::KIND), E::version(&model))),
+        (_, None) => Err(ApiError::NotFound(format!(
+            "no {} with id {id}",
+            human_name(E::KIND)
+        ))),
+    }
+}
+
+/// A document by id.
+async fn find<E: Document, C: ConnectionTrait>(conn: &C, id: i32) -> ApiResult<Option<E::Model>> {
+    Ok(E::find().filter(E::ID.eq(id)).one(conn).await?)
+}
+
+/// The full snapshot of a document: its row, and for a topic its ordered links.
+async fn snapshot<E: Document, C: ConnectionTrait>(
+    conn: &C,
+    model: &E::Model,
+) -> ApiResult<serde_json::Value> {
+    if E::KIND != "topic" {
+        return Ok(json!(model));
+    }
+    let id = E::id(model);
+    let conditions = topic_condition::Entity::find()
+        .filter(topic_condition::Column::TopicId.eq(id))
+        .order_by_asc(topic_condition::Column::Position)
+        .all(conn)
+        .await?;
+    let side_effects = topic_side_effect::Entity::find()
+        .filter(topic_side_effect::Column::TopicId.eq(id))
+        .order_by_asc(topic_side_effect::Column::Position)
+        .all(conn)
+        .await?;
+    Ok(topic_snapshot(model, &conditions, &side_effects))
+}
+
+/// Snapshot and revision of the document's current state.
+async fn record<E: Document>(
+    txn: &DatabaseTransaction,
+    model: &E::Model,
+    author: i32,
+    message: Option<String>,
+) -> ApiResult<()> {
+    let snapshot = snapshot::<E, _>(txn, model).await?;
+    append_revision::<E, _>(
+        txn,
+        E::id(model),
+        E::version(model),
+        snapshot,
+        Some(author),
+        message,
+    )
+    .await
+}
+
+/// Checks that every linked id exists.
+async fn check_targets<E: Document, C: ConnectionTrait>(
+    conn: &C,
+    ids: &[i32],
+    field: &str,
+) -> ApiResult<()> {
+    validate::distinct_ids(ids, field)?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<i32> = E::find()
+        .select_only()
+        .column(E::ID)
+        .filter(E::ID.is_in(ids.iter().copied()))
+        .into_tuple()
+        .all(conn)
+        .await?;
+    if let Some(i) = ids.iter().position(|id| !found.contains(id)) {
+        return Err(ApiError::bad_input(
+            format!("{field}[{i}]"),
+            format!("no {} with id {}", human_name(E::KIND), ids[i]),
+        ));
+    }
+    Ok(())
+}
+
+async fn replace_links(
+    txn: &DatabaseTransaction,
+    topic_id: i32,
+    conditions: Option<Vec<ConditionLink>>,
+    side_effects: Option<Vec<SideEffectLink>>,
+) -> ApiResult<()> {
+    use sea_orm::{ActiveModelTrait, Set};
+    if let Some(links) = conditions {
+        let ids: Vec<i32> = links.iter().map(|l| l.condition_id).collect();
+        check_targets::<condition::Entity, _>(txn, &ids, "input.conditions").await?;
+        topic_condition::Entity::delete_many()
+            .filter(topic_condition::Column::TopicId.eq(topic_id))
+            .exec(txn)
+            .await?;
+        for (position, link) in (0..).zip(links) {
+            topic_condition::ActiveModel {
+                topic_id: Set(topic_id),
+                condition_id: Set(link.condition_id),
+                position: Set(position),
+                note: Set(link.note),
+            }
+            .insert(txn)
+            .await?;
+        }
+    }
+    if let Some(links) = side_effects {
+        let ids: Vec<i32> = links.iter().map(|l| l.side_effect_id).collect();
+        check_targets::<side_effect::Entity, _>(txn, &ids, "input.sideEffects").await?;
+        topic_side_effect::Entity::delete_many()
+            .filter(topic_side_effect::Column::TopicId.eq(topic_id))
+            .exec(txn)
+            .await?;
+        for (position, link) in (0..).zip(links) {
+            topic_side_effect::ActiveModel {
+                topic_id: Set(topic_id),
+                side_effect_id: Set(link.side_effect_id),
+                position: Set(position),
+                note: Set(link.note),
+                frequency: Set(link.frequency),
+                severity: Set(link.severity),
+                duration: Set(link.duration),
+            }
+            .insert(txn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The conditions and side effects a topic links to that are not published. Rows are
+/// share-locked on PostgreSQL, so a concurrent unpublish waits for this transaction.
+async fn unpublished_links(
+    txn: &DatabaseTransaction,
+    topic_id: i32,
+) -> ApiResult<Vec<DocumentRef>> {
+    let conditions = condition::Entity::find()
+        .filter(
+            condition::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(topic_condition::Column::ConditionId)
+                    .from(topic_condition::Entity)
+                    .and_where(Expr::col(topic_condition::Column::TopicId).eq(topic_id))
+                    .to_owned(),
+            ),
+        )
+        .filter(condition::Column::Status.ne(ContentStatus::Published))
+        .lock_shared()
+        .all(txn)
+        .await?;
+    let side_effects = side_effect::Entity::find()
+        .filter(
+            side_effect::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(topic_side_effect::Column::SideEffectId)
+                    .from(topic_side_effect::Entity)
+                    .and_where(Expr::col(topic_side_effect::Column::TopicId).eq(topic_id))
+                    .to_owned(),
+            ),
+        )
+        .filter(side_effect::Column::Status.ne(ContentStatus::Published))
+        .lock_shared()
+        .all(txn)
+        .await?;
+    Ok(conditions
+        .iter()
+        .map(document_ref::<condition::Entity>)
+        .chain(side_effects.iter().map(document_ref::<side_effect::Entity>))
+        .collect())
+}
+
+/// The published topics that link to condition or side effect `id`.
+/// The published topics that link to document `id` (a condition or side effect).
+async fn published_topics_linking<E: Document>(
+    txn: &DatabaseTransaction,
+    id: i32,
+) -> ApiResult<Vec<DocumentRef>> {
+    let topics = topics_linking::<E>(txn, id, true).await?;
+    Ok(topics.iter().map(document_ref::<topic::Entity>).collect())
+}
+
+/// The topics (published only, or all) that link to document `id`, by title.
+async fn topics_linking<E: Document>(
+    txn: &DatabaseTransaction,
+    id: i32,
+    published_only: bool,
+) -> ApiResult<Vec<topic::Model>> {
+    let linking = match E::KIND {
+        "condition" => sea_orm::sea_query::Query::select()
+            .column(topic_condition::Column::TopicId)
+            .from(topic_condition::Entity)
+            .and_where(Expr::col(topic_condition::Column::ConditionId).eq(id))
+            .to_owned(),
+        "side_effect" => sea_orm::sea_query::Query::select()
+            .column(topic_side_effect::Column::TopicId)
+            .from(topic_side_effect::Entity)
+            .and_where(Expr::col(topic_side_effect::Column::SideEffectId).eq(id))
+            .to_owned(),
+        _ => return Ok(Vec::new()),
+    };
+    let mut select = topic::Entity::find().filter(topic::Column::Id.in_subquery(linking));
+    if published_only {
+        select = select.filter(topic::Column::Status.eq(ContentStatus::Published));
+    }
+    Ok(select.order_by_asc(topic::Column::Title).all(txn).await?)
+}
+
+fn linked_from_published(what: &str, topics: Vec<DocumentRef>) -> ApiError {
+    let slugs: Vec<&str> = topics.iter().map(|t| t.slug.as_str()).collect();
+    ApiError::Conflict {
+        reason: ConflictReason::LinkedFromPublished,
+        message: format!(
+            "published topics link to this {what}: {}; unpublish them or remove the links first",
+            slugs.join(", ")
+        ),
+        current_version: None,
+        documents: topics,
+    }
+}
+
+fn unpublished(drafts: Vec<DocumentRef>) -> ApiError {
+    let slugs: Vec<&str> = drafts.iter().map(|d| d.slug.as_str()).collect();
+    ApiError::Conflict {
+        reason: ConflictReason::UnpublishedLinks,
+        message: format!(
+            "the topic links to unpublished documents: {}; publish them first or pass includeLinked: true",
+            slugs.join(", ")
+        ),
+        current_version: None,
+        documents: drafts,
+    }
+}
+
+/// `COALESCE(published_at, now)`: publishing keeps the first publication time.
+fn published_at_on_publish<E: Document>() -> Expr {
+    Expr::expr(Func::coalesce([
+        Expr::col(E::PUBLISHED_AT),
+        Expr::value(Value::from(now())),
+    ]))
+}
+
+async fn publish_linked(
+    txn: &DatabaseTransaction,
+    doc: &DocumentRef,
+    author: i32,
+) -> ApiResult<()> {
+    let id = doc.id.parse().unwrap_or_default();
+    let message = Some("published with a topic".to_owned());
+    if doc.kind == "CONDITION" {
+        let model = bump::<condition::Entity, _>(
+            txn,
+            id,
+            None,
+            author,
+            publish_sets::<condition::Entity>(),
+        )
+        .await?;
+        record::<condition::Entity>(txn, &model, author, message).await
+    } else {
+        let model = bump::<side_effect::Entity, _>(
+            txn,
+            id,
+            None,
+            author,
+            publish_sets::<side_effect::Entity>(),
+        )
+        .await?;
+        record::<side_effect::Entity>(txn, &model, author, message).await
+    }
+}
+
+/// The column changes of publishing.
+fn publish_sets<E: Document>() -> Vec<(E::Column, Expr)> {
+    vec![
+        (E::STATUS, Expr::value(ContentStatus::Published)),
+        (E::PUBLISHED_AT, published_at_on_publish::<E>()),
+    ]
+}
+
+/// Validates a new topic's fields.
+fn topic_input(new: NewTopic) -> ApiResult<(TopicInput, Vec<ConditionLink>, Vec<SideEffectLink>)> {
+    let title = validate::required_line(&new.title, "input.title", MAX_TITLE)?;
+    let slug = validate::slug(new.slug.as_deref(), &title, "input.slug")?;
+    validate::max_chars(&new.summary, "input.summary", MAX_SUMMARY)?;
+    validate::max_chars(&new.body, "input.body", MAX_TEXT)?;
+    Ok((
+        TopicInput {
+            slug,
+            title,
+            summary: new.summary.trim().to_owned(),
+            body: new.body,
+            features: validate::text_list(new.features, "input.features")?,
+            benefits: validate::text_list(new.benefits, "input.benefits")?,
+            references: validate::references(new.references, "input.references")?,
+            status: ContentStatus::Draft,
+        },
+        new.conditions,
+        new.side_effects,
+    ))
+}
+
+/// Creates a draft topic with its links.
+pub async fn create_topic(
+    db: &DatabaseConnection,
+    new: NewTopic,
+    author: i32,
+) -> ApiResult<topic::Model> {
+    let (input, conditions, side_effects) = topic_input(new)?;
+    let txn = db.begin().await?;
+    let condition_ids: Vec<i32> = conditions.iter().map(|l| l.condition_id).collect();
+    check_targets::<condition::Entity, _>(&txn, &condition_ids, "input.conditions").await?;
+    let side_effect_ids: Vec<i32> = side_effects.iter().map(|l| l.side_effect_id).collect();
+    check_targets::<side_effect::Entity, _>(&txn, &side_effect_ids, "input.sideEffects").await?;
+    let model = write::create_topic(&txn, input, conditions, side_effects, Some(author))
+        .await
+        .map_err(slug_taken)?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Updates a topic at `expected` version; links are replaced when given.
+pub async fn update_topic(
+    db: &DatabaseConnection,
+    id: i32,
+    expected: i32,
+    patch: TopicPatch,
+    author: i32,
+    message: Option<String>,
+) -> ApiResult<topic::Model> {
+    let mut sets: Vec<(topic::Column, Expr)> = Vec::new();
+    let title = patch
+        .title
+        .as_deref()
+        .map(|t| validate::required_line(t, "input.title", MAX_TITLE))
+        .transpose()?;
+    if let Some(slug) = patch.slug.as_deref() {
+        let slug = validate::slug(
+            Some(slug),
+            title.as_deref().unwrap_or_default(),
+            "input.slug",
+        )?;
+        sets.push((topic::Column::Slug, Expr::value(slug)));
+    }
+    if let Some(title) = title {
+        sets.push((topic::Column::Title, Expr::value(title)));
+    }
+    if let Some(summary) = patch.summary {
+        validate::max_chars(&summary, "input.summary", MAX_SUMMARY)?;
+        sets.push((
+            topic::Column::Summary,
+            Expr::value(summary.trim().to_owned()),
+        ));
+    }
+    if let Some(body) = patch.body {
+        validate::max_chars(&body, "input.body", MAX_TEXT)?;
+        sets.push((topic::Column::Body, Expr::value(body)));
+    }
+    let json = |value: serde_json::Value| Expr::value(Value::Json(Some(Box::new(value))));
+    if let Some(features) = patch.features {
+        let features = TextList(validate::text_list(features, "input.features")?);
+        sets.push((topic::Column::Features, json(json!(features))));
+    }
+    if let Some(benefits) = patch.benefits {
+        let benefits = TextList(validate::text_list(benefits, "input.benefits")?);
+        sets.push((topic::Column::Benefits, json(json!(benefits))));
+    }
+    if let Some(references) = patch.references {
+        let references = ReferenceList(validate::references(references, "input.references")?);
+        sets.push((topic::Column::References, json(json!(references))));
+    }
+    if patch.mark_reviewed {
+        sets.push((topic::Column::ReviewedAt, Expr::value(now())));
+        sets.push((topic::Column::ReviewedBy, Expr::value(author)));
+    }
+    let links_changed = patch.conditions.is_some() || patch.side_effects.is_some();
+
+    let txn = db.begin().await?;
+    let model = bump::<topic::Entity, _>(&txn, id, Some(expected), author, sets).await?;
+    replace_links(&txn, id, patch.conditions, patch.side_effects).await?;
+    if links_changed && model.status == ContentStatus::Published {
+        let drafts = unpublished_links(&txn, id).await?;
+        if !drafts.is_empty() {
+            return Err(unpublished(drafts));
+        }
+    }
+    record::<topic::Entity>(&txn, &model, author, message).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Creates a draft condition or side effect.
+pub async fn create_named<E: NamedCreate>(
+    db: &DatabaseConnection,
+    new: NewNamed,
+    author: i32,
+) -> ApiResult<E::Model> {
+    let name = validate::required_line(&new.name, "input.name", MAX_TITLE)?;
+    let slug = validate::slug(new.slug.as_deref(), &name, "input.slug")?;
+    validate::max_chars(&new.description, "input.description", MAX_TEXT)?;
+    let input = NamedInput {
+        slug,
+        name,
+        description: new.description,
+        status: ContentStatus::Draft,
+    };
+    let txn = db.begin().await?;
+    let model = E::create(&txn, input, author).await.map_err(slug_taken)?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Creation of a condition or side effect row with its first revision.
+pub trait NamedCreate: Document {
+    /// Inserts the row and its revision.
+    fn create(
+        txn: &DatabaseTransaction,
+        input: NamedInput,
+        author: i32,
+    ) -> impl Future<Output = ApiResult<Self::Model>> + Send;
+}
+
+impl NamedCreate for condition::Entity {
+    async fn create(
+        txn: &DatabaseTransaction,
+        input: NamedInput,
+        author: i32,
+    ) -> ApiResult<condition::Model> {
+        write::create_condition(txn, input, Some(author)).await
+    }
+}
+
+impl NamedCreate for side_effect::Entity {
+    async fn create(
+        txn: &DatabaseTransaction,
+        input: NamedInput,
+        author: i32,
+    ) -> ApiResult<side_effect::Model> {
+        write::create_side_effect(txn, input, Some(author)).await
+    }
+}
+
+/// Updates a condition or side effect at `expected` version.
+pub async fn update_named<E: Document>(
+    db: &DatabaseConnection,
+    id: i32,
+    expected: i32,
+    patch: NamedPatch,
+    author: i32,
+    message: Option<String>,
+) -> ApiResult<E::Model> {
+    let mut sets: Vec<(E::Column, Expr)> = Vec::new();
+    let name = patch
+        .name
+        .as_deref()
+        .map(|n| validate::required_line(n, "input.name", MAX_TITLE))
+        .transpose()?;
+    if let Some(slug) = patch.slug.as_deref() {
+        let slug = validate::slug(
+            Some(slug),
+            name.as_deref().unwrap_or_default(),
+            "input.slug",
+        )?;
+        sets.push((E::SLUG, Expr::value(slug)));
+    }
+    if let Some(name) = name {
+        sets.push((E::LABEL, Expr::value(name)));
+    }
+    if let Some(description) = patch.description {
+        validate::max_chars(&description, "input.description", MAX_TEXT)?;
+        sets.push((E::TEXT, Expr::value(description)));
+    }
+    let txn = db.begin().await?;
+    let model = bump::<E, _>(&txn, id, Some(expected), author, sets).await?;
+    record::<E>(&txn, &model, author, message).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Publishes, unpublishes or archives a document at `expected` version, keeping links
+/// consistent: a published topic never links to an unpublished document.
+pub async fn transition<E: Document>(
+    db: &DatabaseConnection,
+    id: i32,
+    expected: i32,
+    transition: Transition,
+    author: i32,
+) -> ApiResult<E::Model> {
+    let published_at = match transition {
+        Transition::Publish { .. } => published_at_on_publish::<E>(),
+        _ => Expr::value(Value::ChronoDateTimeUtc(None)),
+    };
+    let txn = db.begin().await?;
+    let model = bump::<E, _>(
+        &txn,
+        id,
+        Some(expected),
+        author,
+        vec![
+            (E::STATUS, Expr::value(transition.status())),
+            (E::PUBLISHED_AT, published_at),
+        ],
+    )
+    .await?;
+    match (E::KIND, transition) {
+        ("topic", Transition::Publish { include_linked }) => {
+            let drafts = unpublished_links(&txn, id).await?;
+            if !drafts.is_empty() {
+                if !include_linked {
+                    return Err(unpublished(drafts));
+                }
+                for doc in &drafts {
+                    publish_linked(&txn, doc, author).await?;
+                }
+            }
+        }
+        ("topic", _) | (_, Transition::Publish { .. }) => {}
+        (_, Transition::Unpublish | Transition::Archive) => {
+            let topics = published_topics_linking::<E>(&txn, id).await?;
+            if !topics.is_empty() {
+                return Err(linked_from_published(human_name(E::KIND), topics));
+            }
+        }
+    }
+    record::<E>(&txn, &model, author, Some(transition.message().into())).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Deletes a document at `expected` version; its history stays, ending with a `deleted`
+/// revision. A condition or side effect that a published topic links to is refused.
+pub async fn delete<E: Document>(
+    db: &DatabaseConnection,
+    id: i32,
+    expected: i32,
+    author: i32,
+) -> ApiResult<()> {
+    let txn = db.begin().await?;
+    let model = bump::<E, _>(&txn, id, Some(expected), author, Vec::new()).await?;
+    let topics = published_topics_linking::<E>(&txn, id).await?;
+    if !topics.is_empty() {
+        return Err(linked_from_published(human_name(E::KIND), topics));
+    }
+    // Unpublished topics may link to it: their links go with it (the foreign keys cascade),
+    // and each such topic gets a new version and a revision that says so, so its history
+    // stays complete and an editor holding the old version gets CONFLICT instead of
+    // silently saving the removed link back.
+    let drafts = topics_linking::<E>(&txn, id, false).await?;
+    record::<E>(&txn, &model, author, Some("deleted".into())).await?;
+    E::delete_many().filter(E::ID.eq(id)).exec(&txn).await?;
+    let what = human_name(E::KIND);
+    let slug = document_ref::<E>(&model).slug;
+    for topic in drafts {
+        let topic = bump::<topic::Entity, _>(&txn, topic.id, None, author, Vec::new()).await?;
+        let message = format!("link removed: the {what} {slug} was deleted");
+        record::<topic::Entity>(&txn, &topic, author, Some(message)).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Revisions of a document, newest first: up to `limit` older than `before_version`.
+pub async fn history(
+    db: &DatabaseConnection,
+    kind: &str,
+    id: i32,
+    before_version: Option<i32>,
+    limit: u64,
+) -> ApiResult<Vec<revision::Model>> {
+    let mut select = revision::Entity::find()
+        .filter(revision::Column::EntityType.eq(kind))
+        .filter(revision::Column::EntityId.eq(id));
+    if let Some(version) = before_version {
+        select = select.filter(revision::Column::Version.lt(version));
+    }
+    Ok(select
+        .order_by_desc(revision::Column::Version)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+fn from_snapshot<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> ApiResult<T> {
+    serde_json::from_value(value.clone())
+        .map_err(|e| ApiError::Internal(format!("unreadable revision snapshot: {e}")))
+}
+
+/// Brings the content of an old revision back as a new version (history is never
+/// rewritten). The status stays as it is; links to documents deleted since are dropped.
+pub async fn restore(
+    db: &DatabaseConnection,
+    revision_id: i32,
+    expected: i32,
+    author: i32,
+) -> ApiResult<Restored> {
+    let revision = revision::Entity::find_by_id(revision_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no revision with id {revision_id}")))?;
+    let message = Some(format!("restored version {}", revision.version));
+    let id = revision.entity_id;
+    match revision.entity_type.as_str() {
+        "topic" => {
+            let old: topic::Model = from_snapshot(&revision.snapshot["topic"])?;
+            let conditions: Vec<topic_condition::Model> =
+                from_snapshot(&revision.snapshot["conditions"])?;
+            let side_effects: Vec<topic_side_effect::Model> =
+                from_snapshot(&revision.snapshot["sideEffects"])?;
+            let existing_conditions =
+                existing::<condition::Entity>(db, conditions.iter().map(|l| l.condition_id))
+                    .await?;
+            let existing_side_effects =
+                existing::<side_effect::Entity>(db, side_effects.iter().map(|l| l.side_effect_id))
+                    .await?;
+            let patch = TopicPatch {
+                title: Some(old.title),
+                slug: Some(old.slug),
+                summary: Some(old.summary),
+                body: Some(old.body),
+                features: Some(old.features.0),
+                benefits: Some(old.benefits.0),
+                references: Some(old.references.0),
+                conditions: Some(
+                    conditions
+                        .into_iter()
+                        .filter(|l| existing_conditions.contains(&l.condition_id))
+                        .map(|l| ConditionLink {
+                            condition_id: l.condition_id,
+                            note: l.note,
+                        })
+                        .collect(),
+                ),
+                side_effects: Some(
+                    side_effects
+                        .into_iter()
+                        .filter(|l| existing_side_effects.contains(&l.side_effect_id))
+                        .map(|l| SideEffectLink {
+                            side_effect_id: l.side_effect_id,
+                            frequency: l.frequency,
+                            severity: l.severity,
+                            duration: l.duration,
+                            note: l.note,
+                        })
+                        .collect(),
+                ),
+                mark_reviewed: false,
+            };
+            update_topic(db, id, expected, patch, author, message)
+                .await
+                .map(Restored::Topic)
+        }
+        "condition" => {
+            let old: condition::Model = from_snapshot(&revision.snapshot)?;
+            update_named::<condition::Entity>(
+                db,
+                id,
+                expected,
+                named_patch(old.name, old.slug, old.description),
+                author,
+                message,
+            )
+            .await
+            .map(Restored::Condition)
+        }
+        "side_effect" => {
+            let old: side_effect::Model = from_snapshot(&revision.snapshot)?;
+            update_named::<side_effect::Entity>(
+                db,
+                id,
+                expected,
+                named_patch(old.name, old.slug, old.description),
+                author,
+                message,
+            )
+            .await
+            .map(Restored::SideEffect)
+        }
+        other => Err(ApiError::Internal(format!(
+            "revision of unknown type {other}"
+        ))),
+    }
+}
+
+fn named_patch(name: String, slug: String, description: String) -> NamedPatch {
+    NamedPatch {
+        name: Some(name),
+        slug: Some(slug),
+        description: Some(description),
+    }
+}
+
+/// Which of `ids` still exist.
+async fn existing<E: Document>(
+    db: &DatabaseConnection,
+    ids: impl Iterator<Item = i32>,
+) -> ApiResult<Vec<i32>> {
+    Ok(E::find()
+        .select_only()
+        .column(E::ID)
+        .filter(E::ID.is_in(ids.collect::<Vec<_>>()))
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// The visibility an editor asked for, or `UNAUTHENTICATED` when an anonymous caller asks
+/// for drafts.
+pub fn drafts_visibility(wants_drafts: bool, is_editor: bool) -> ApiResult<Visibility> {
+    match (wants_drafts, is_editor) {
+        (false, _) => Ok(Visibility::PublishedOnly),
+        (true, true) => Ok(Visibility::All),
+        (true, false) => Err(ApiError::Unauthenticated(
+            "sign in as an editor to see drafts".into(),
+        )),
+    }
+}

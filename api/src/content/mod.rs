@@ -1,0 +1,25 @@
+//! Reads and writes of content documents, independent of GraphQL.
+
+pub mod document;
+pub mod edit;
+pub mod links;
+pub mod pagination;
+pub mod query;
+pub mod seed;
+pub mod validate;
+pub mod write;
+
+/// What a caller may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Visibility {
+    /// Anonymous callers: published documents, and only published documents through links.
+    PublishedOnly,
+    /// Editors: every document, drafts and archived included.
+    All,
+}
+
+/// The current time, truncated to microseconds so that SQLite and PostgreSQL store the same value.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().trunc_subsecs(6)
+}

@@ -1,0 +1,304 @@
+//! Lookups and filtered, ordered, paginated lists of documents.
+
+use entity::{ContentStatus, condition, side_effect, topic, topic_condition, topic_side_effect};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoIden, LikeExpr, Query, SelectStatement};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Value,
+};
+
+use super::Visibility;
+use super::document::{Document, SortField, SortValue};
+use super::pagination::{Cursor, Direction, Ordering, Page, PageArgs, PageRequest};
+use crate::errors::{ApiError, ApiResult};
+
+/// Longest accepted search string.
+pub const MAX_SEARCH_LEN: usize = 200;
+
+/// A document by slug, if it exists and is visible.
+pub async fn find_by_slug<E: Document>(
+    db: &DatabaseConnection,
+    slug: &str,
+    visibility: Visibility,
+) -> ApiResult<Option<E::Model>> {
+    Ok(visible::<E>(E::find(), visibility)
+        .filter(E::SLUG.eq(slug))
+        .one(db)
+        .await?)
+}
+
+/// Restricts a select to what `visibility` may see.
+pub fn visible<E: Document>(select: Select<E>, visibility: Visibility) -> Select<E> {
+    match visibility {
+        Visibility::PublishedOnly => select.filter(E::STATUS.eq(ContentStatus::Published)),
+        Visibility::All => select,
+    }
+}
+
+/// Case-insensitive search: every word must occur in one of the document's search columns.
+pub fn search<E: Document>(select: Select<E>, text: &str) -> ApiResult<Select<E>> {
+    if text.chars().count() > MAX_SEARCH_LEN {
+        return Err(ApiError::bad_input(
+            "filter.search",
+            format!("`search` is limited to {MAX_SEARCH_LEN} characters"),
+        ));
+    }
+    let mut all = Condition::all();
+    for word in text.split_whitespace().take(16) {
+        let pattern = format!("%{}%", escape_like(&word.to_lowercase()));
+        let mut any = Condition::any();
+        for column in E::SEARCH {
+            any = any.add(
+                Expr::expr(Func::lower(Expr::col((E::default(), *column))))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
+            );
+        }
+        all = all.add(any);
+    }
+    Ok(select.filter(all))
+}
+
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// One side of a link table, used to filter by what a document is linked to.
+pub struct LinkSide {
+    link_table: sea_orm::sea_query::DynIden,
+    own_column: sea_orm::sea_query::DynIden,
+    other_column: sea_orm::sea_query::DynIden,
+    other_table: sea_orm::sea_query::DynIden,
+}
+
+impl LinkSide {
+    /// Topics, filtered by a linked condition.
+    pub fn topic_to_condition() -> Self {
+        Self::new(
+            topic_condition::Entity,
+            topic_condition::Column::TopicId,
+            topic_condition::Column::ConditionId,
+            condition::Entity,
+        )
+    }
+
+    /// Topics, filtered by a linked side effect.
+    pub fn topic_to_side_effect() -> Self {
+        Self::new(
+            topic_side_effect::Entity,
+            topic_side_effect::Column::TopicId,
+            topic_side_effect::Column::SideEffectId,
+            side_effect::Entity,
+        )
+    }
+
+    /// Conditions, filtered by a topic that links to them.
+    pub fn condition_to_topic() -> Self {
+        Self::new(
+            topic_condition::Entity,
+            topic_condition::Column::ConditionId,
+            topic_condition::Column::TopicId,
+            topic::Entity,
+        )
+    }
+
+    /// Side effects, filtered by a topic that links to them.
+    pub fn side_effect_to_topic() -> Self {
+        Self::new(
+            topic_side_effect::Entity,
+            topic_side_effect::Column::SideEffectId,
+            topic_side_effect::Column::TopicId,
+            topic::Entity,
+        )
+    }
+
+    fn new(
+        link_table: impl IntoIden,
+        own_column: impl IntoIden,
+        other_column: impl IntoIden,
+        other_table: impl IntoIden,
+    ) -> Self {
+        Self {
+            link_table: link_table.into_iden(),
+            own_column: own_column.into_iden(),
+            other_column: other_column.into_iden(),
+            other_table: other_table.into_iden(),
+        }
+    }
+
+    /// `SELECT own FROM link JOIN other WHERE other.slug = ? [AND other.status = PUBLISHED]`.
+    fn ids_linked_to(&self, slug: &str, visibility: Visibility) -> SelectStatement {
+        let mut query = Query::select();
+        query
+            .column((self.link_table.clone(), self.own_column.clone()))
+            .from(self.link_table.clone())
+            .inner_join(
+                self.other_table.clone(),
+                Expr::col((self.other_table.clone(), "id".into_iden()))
+                    .equals((self.link_table.clone(), self.other_column.clone())),
+            )
+            .and_where(Expr::col((self.other_table.clone(), "slug".into_iden())).eq(slug));
+        if visibility == Visibility::PublishedOnly {
+            query.and_where(
+                Expr::col((self.other_table.clone(), "status".into_iden()))
+                    .eq(ContentStatus::Published.to_value()),
+            );
+        }
+        query
+    }
+}
+
+use sea_orm::ActiveEnum as _;
+
+/// Keeps documents linked to the document with `slug` on the other side of `link`.
+pub fn linked_to<E: Document>(
+    select: Select<E>,
+    link: &LinkSide,
+    slug: &str,
+    visibility: Visibility,
+) -> Select<E> {
+    select
+        .filter(Expr::col((E::default(), E::ID)).in_subquery(link.ids_linked_to(slug, visibility)))
+}
+
+fn sort_expr<E: Document>(field: SortField) -> Expr {
+    match field {
+        SortField::Label => Expr::col((E::default(), E::LABEL)),
+        SortField::UpdatedAt => Expr::col((E::default(), E::UPDATED_AT)),
+        SortField::PublishedAt => Expr::col((E::default(), E::PUBLISHED_AT))
+            .if_null(Value::from(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)),
+    }
+}
+
+fn sort_value(value: &SortValue) -> Value {
+    match value {
+        SortValue::Text(text) => Value::from(text.clone()),
+        SortValue::Time(time) => Value::from(*time),
+    }
+}
+
+/// Rows strictly after (`greater`) or before the cursor in ascending (value, id) order.
+fn beyond<E: Document>(cursor: &Cursor, greater: bool) -> Expr {
+    let key = sort_expr::<E>(cursor.field);
+    let id = Expr::col((E::default(), E::ID));
+    let value = sort_value(&cursor.value);
+    if greater {
+        key.clone()
+            .gt(value.clone())
+            .or(key.eq(value).and(id.gt(cursor.id)))
+    } else {
+        key.clone()
+            .lt(value.clone())
+            .or(key.eq(value).and(id.lt(cursor.id)))
+    }
+}
+
+/// Does any row of `select` match `condition`? One `LIMIT 1` query.
+async fn any_row<E: Document>(
+    db: &DatabaseConnection,
+    select: &Select<E>,
+    condition: Expr,
+) -> ApiResult<bool> {
+    let row: Option<i32> = select
+        .clone()
+        .filter(condition)
+        .select_only()
+        .column(E::ID)
+        .limit(1)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.is_some())
+}
+
+/// A page of `base` (already filtered) in `ordering`.
+pub async fn paginate<E: Document>(
+    db: &DatabaseConnection,
+    base: Select<E>,
+    ordering: Ordering,
+    args: &PageArgs,
+    with_total: bool,
+) -> ApiResult<Page<E::Model>> {
+    let PageRequest {
+        forward,
+        limit,
+        after,
+        before,
+    } = args.validate(ordering)?;
+    let ascending = ordering.direction == Direction::Asc;
+    // "after" means greater in ascending order, smaller in descending order.
+    let mut query = base.clone();
+    if let Some(cursor) = &after {
+        query = query.filter(beyond::<E>(cursor, ascending));
+    }
+    if let Some(cursor) = &before {
+        query = query.filter(beyond::<E>(cursor, !ascending));
+    }
+    let read_ascending = ascending == forward;
+    let order = if read_ascending {
+        Order::Asc
+    } else {
+        Order::Desc
+    };
+    let mut rows = query
+        .order_by(sort_expr::<E>(ordering.field), order.clone())
+        .order_by(Expr::col((E::default(), E::ID)), order)
+        .limit(limit + 1)
+        .all(db)
+        .await?;
+    let has_more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if !forward {
+        rows.reverse();
+    }
+    // Rows on the far side of a cursor exist when the cursor row itself or anything beyond it does.
+    let beyond_cursor = async |cursor: &Option<Cursor>, after_side: bool| -> ApiResult<bool> {
+        match cursor {
+            Some(cursor) => {
+                let outward = if after_side { !ascending } else { ascending };
+                let inward = beyond::<E>(cursor, !outward);
+                any_row(db, &base, inward.not()).await
+            }
+            None => Ok(false),
+        }
+    };
+    let (has_next_page, has_previous_page) = if forward {
+        (
+            has_more || beyond_cursor(&before, false).await?,
+            beyond_cursor(&after, true).await?,
+        )
+    } else {
+        (
+            beyond_cursor(&before, false).await?,
+            has_more || beyond_cursor(&after, true).await?,
+        )
+    };
+    let total_count = if with_total {
+        Some(base.count(db).await?)
+    } else {
+        None
+    };
+    let edges = rows
+        .into_iter()
+        .map(|row| {
+            let cursor = Cursor {
+                field: ordering.field,
+                value: E::sort_value(&row, ordering.field),
+                id: E::id(&row),
+            };
+            (cursor.encode(), row)
+        })
+        .collect();
+    Ok(Page {
+        edges,
+        has_next_page,
+        has_previous_page,
+        total_count,
+    })
+}

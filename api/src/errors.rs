@@ -1,0 +1,182 @@
+//! Domain errors and their one mapping to GraphQL errors with a stable `extensions.code`.
+
+use std::sync::Arc;
+
+use async_graphql::ErrorExtensions;
+use entity::ContentStatus;
+use sea_orm::{DbErr, SqlErr};
+use serde::Serialize;
+
+/// A document named in an error (a draft that blocks publishing, a topic that links here).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentRef {
+    /// `TOPIC`, `CONDITION` or `SIDE_EFFECT`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Its id.
+    pub id: String,
+    /// Its slug.
+    pub slug: String,
+    /// Its status.
+    pub status: ContentStatus,
+}
+
+/// Why a write conflicts with the current state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConflictReason {
+    /// `expectedVersion` is not the current version: someone saved in between.
+    StaleVersion,
+    /// Publishing would link to conditions or side effects that are not published.
+    UnpublishedLinks,
+    /// Published topics link to this document.
+    LinkedFromPublished,
+}
+
+impl ConflictReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::StaleVersion => "STALE_VERSION",
+            Self::UnpublishedLinks => "UNPUBLISHED_LINKS",
+            Self::LinkedFromPublished => "LINKED_FROM_PUBLISHED",
+        }
+    }
+}
+
+/// Everything that can go wrong while answering a GraphQL field.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ApiError {
+    /// The caller sent a value the API refuses; `field` names the argument or input field.
+    #[error("{message}")]
+    BadUserInput {
+        /// The argument or input field at fault (`first`, `after`, `input.slug`, ...).
+        field: String,
+        /// What is wrong, for a human.
+        message: String,
+    },
+    /// No valid credentials for something that needs them.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Signed in, but the role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The addressed document or user does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The write conflicts with the current state; nothing was written.
+    #[error("{message}")]
+    Conflict {
+        /// Why.
+        reason: ConflictReason,
+        /// For a human.
+        message: String,
+        /// The current version, for a stale `expectedVersion`.
+        current_version: Option<i32>,
+        /// The documents involved.
+        documents: Vec<DocumentRef>,
+    },
+    /// Too many attempts; try again after `retry_after_secs`.
+    #[error("too many attempts; try again in {retry_after_secs} s")]
+    RateLimited {
+        /// Seconds until an attempt may succeed.
+        retry_after_secs: u64,
+    },
+    /// The database failed; details go to the log only.
+    #[error("database error: {0}")]
+    Database(Arc<DbErr>),
+    /// Any other unexpected failure; details go to the log only.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// A `BAD_USER_INPUT` error about `field`.
+    pub fn bad_input(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A stale `expectedVersion`.
+    pub fn stale(what: &str, current_version: i32) -> Self {
+        Self::Conflict {
+            reason: ConflictReason::StaleVersion,
+            message: format!(
+                "the {what} was changed by someone else (now at version {current_version}); reload it before saving"
+            ),
+            current_version: Some(current_version),
+            documents: Vec::new(),
+        }
+    }
+
+    /// The stable code integrators match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadUserInput { .. } => "BAD_USER_INPUT",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Forbidden(_) => "FORBIDDEN",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::Conflict { .. } => "CONFLICT",
+            Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+
+    /// A unique-constraint violation, if this is one (a taken slug or email).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, Self::Database(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))))
+    }
+}
+
+impl From<DbErr> for ApiError {
+    fn from(err: DbErr) -> Self {
+        Self::Database(Arc::new(err))
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        let code = self.code();
+        let message = match self {
+            Self::Database(_) | Self::Internal(_) => {
+                tracing::error!(error = %self, "internal error while resolving a field");
+                "Internal server error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        async_graphql::Error::new(message).extend_with(|_, ext| {
+            ext.set("code", code);
+            match self {
+                Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
+                Self::Conflict {
+                    reason,
+                    current_version,
+                    documents,
+                    ..
+                } => {
+                    ext.set("reason", reason.as_str());
+                    if let Some(version) = current_version {
+                        ext.set("currentVersion", *version);
+                    }
+                    if !documents.is_empty()
+                        && let Ok(value) = async_graphql::to_value(documents)
+                    {
+                        ext.set("documents", value);
+                    }
+                }
+                Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<ApiError> for async_graphql::Error {
+    fn from(err: ApiError) -> Self {
+        err.extend()
+    }
+}
+
+/// Result of a resolver or a content operation.
+pub type ApiResult<T> = Result<T, ApiError>;

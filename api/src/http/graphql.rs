@@ -1,0 +1,429 @@
+//! GraphQL over HTTP, following the GraphQL-over-HTTP specification:
+//!
+//! - `POST` with `Content-Type: application/json`; `GET` with `query`, `variables`,
+//!   `operationName` and `extensions` in the URL, for queries only (a mutation over `GET`
+//!   is `405`).
+//! - The response type is negotiated from `Accept`: `application/graphql-response+json`
+//!   (a request that fails before execution, such as a syntax or validation error, is
+//!   `400`) or `application/json` (always `200` for a well-formed request). Anything else
+//!   is `406`.
+//! - A malformed request (bad JSON, `query` not a string, `variables` not an object) is
+//!   `400`; an unsupported `Content-Type` is `415`.
+//! - Every error carries `extensions.code`; unexpected errors are masked.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use async_graphql::http::GraphiQLSource;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::{Request, Variables};
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use crate::auth::Viewer;
+use crate::graphql::RequestContext;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const APPLICATION_JSON: &str = "application/json";
+
+/// The media type the response is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ResponseType {
+    /// `application/graphql-response+json`: status codes carry meaning.
+    GraphqlResponse,
+    /// `application/json`: legacy clients, always `200` for well-formed requests.
+    Json,
+}
+
+impl ResponseType {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response type from `Accept`; `None` when the client accepts neither.
+fn negotiate(req: &HttpRequest) -> Option<ResponseType> {
+    let Some(accept) = req.headers().get(header::ACCEPT) else {
+        return Some(ResponseType::Json);
+    };
+    let Ok(accept) = accept.to_str() else {
+        return None;
+    };
+    if accept.trim().is_empty() {
+        return Some(ResponseType::Json);
+    }
+    let mut best: Option<(f32, ResponseType)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let quality = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if quality <= 0.0 {
+            continue;
+        }
+        let candidate = match media.as_str() {
+            GRAPHQL_RESPONSE_JSON => ResponseType::GraphqlResponse,
+            APPLICATION_JSON | "application/*" | "*/*" => ResponseType::Json,
+            _ => continue,
+        };
+        let better = match best {
+            None => true,
+            Some((q, kind)) => {
+                quality > q
+                    || (quality == q
+                        && kind == ResponseType::Json
+                        && candidate == ResponseType::GraphqlResponse)
+            }
+        };
+        if better {
+            best = Some((quality, candidate));
+        }
+    }
+    best.map(|(_, kind)| kind)
+}
+
+/// A `400`/`405`/`406`/`415` answer in the GraphQL error shape.
+fn refuse(
+    status: StatusCode,
+    code: &str,
+    message: &str,
+    response_type: ResponseType,
+) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(response_type.content_type())
+        .json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+}
+
+fn bad_request(message: &str, response_type: ResponseType) -> HttpResponse {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        "BAD_REQUEST",
+        message,
+        response_type,
+    )
+}
+
+fn not_acceptable() -> HttpResponse {
+    refuse(
+        StatusCode::NOT_ACCEPTABLE,
+        "NOT_ACCEPTABLE",
+        "accept application/graphql-response+json or application/json",
+        ResponseType::Json,
+    )
+}
+
+/// The GraphQL-over-HTTP request parameters, before execution.
+struct Params {
+    query: String,
+    variables: Option<Map<String, Value>>,
+    operation_name: Option<String>,
+}
+
+impl Params {
+    /// Validates the JSON shape of the parameters (shared by `GET` and `POST`).
+    fn from_values(
+        query: Option<Value>,
+        variables: Option<Value>,
+        operation_name: Option<Value>,
+        extensions: Option<Value>,
+    ) -> Result<Self, &'static str> {
+        let query = match query {
+            Some(Value::String(query)) => query,
+            Some(_) => return Err("`query` must be a string"),
+            None => return Err("`query` is required"),
+        };
+        let variables = match variables {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(map)) => Some(map),
+            Some(_) => return Err("`variables` must be an object"),
+        };
+        let operation_name = match operation_name {
+            None | Some(Value::Null) => None,
+            Some(Value::String(name)) => Some(name),
+            Some(_) => return Err("`operationName` must be a string"),
+        };
+        match extensions {
+            None | Some(Value::Null) | Some(Value::Object(_)) => {}
+            Some(_) => return Err("`extensions` must be an object"),
+        }
+        Ok(Self {
+            query,
+            variables,
+            operation_name,
+        })
+    }
+}
+
+/// `POST /graphql`.
+pub async fn post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+    let Some(response_type) = negotiate(&req) else {
+        return not_acceptable();
+    };
+    if !is_json_content_type(&req) {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "send the request as Content-Type: application/json",
+            response_type,
+        );
+    }
+    let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&body) else {
+        return bad_request("the body must be a JSON object", response_type);
+    };
+    let params = match Params::from_values(
+        body.remove("query"),
+        body.remove("variables"),
+        body.remove("operationName"),
+        body.remove("extensions"),
+    ) {
+        Ok(params) => params,
+        Err(message) => return bad_request(message, response_type),
+    };
+    execute(&req, &state, params, response_type, false).await
+}
+
+/// `GET /graphql`: a query in the URL, or GraphiQL for a browser.
+pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let Ok(pairs) = web::Query::<Vec<(String, String)>>::from_query(req.query_string()) else {
+        return bad_request("the query string is malformed", ResponseType::Json);
+    };
+    let pairs = pairs.into_inner();
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.clone())
+    };
+    let wants_html = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if param("query").is_none() && wants_html && state.graphiql {
+        return HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .body(GraphiQLSource::build().endpoint("/graphql").finish());
+    }
+    let Some(response_type) = negotiate(&req) else {
+        return not_acceptable();
+    };
+    let json_param = |name: &str| -> Result<Option<Value>, String> {
+        param(name)
+            .map(|raw| serde_json::from_str(&raw).map_err(|_| format!("`{name}` must be JSON")))
+            .transpose()
+    };
+    let (variables, extensions) = match (json_param("variables"), json_param("extensions")) {
+        (Ok(variables), Ok(extensions)) => (variables, extensions),
+        (Err(message), _) | (_, Err(message)) => return bad_request(&message, response_type),
+    };
+    let params = match Params::from_values(
+        param("query").map(Value::String),
+        variables,
+        param("operationName").map(Value::String),
+        extensions,
+    ) {
+        Ok(params) => params,
+        Err(message) => return bad_request(message, response_type),
+    };
+    execute(&req, &state, params, response_type, true).await
+}
+
+/// Any other method on `/graphql`.
+pub async fn method_not_allowed() -> HttpResponse {
+    HttpResponse::MethodNotAllowed()
+        .insert_header((header::ALLOW, "GET, POST"))
+        .content_type(ResponseType::Json.content_type())
+        .json(json!({ "errors": [{ "message": "use GET or POST", "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }))
+}
+
+fn is_json_content_type(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let mut parts = value.split(';');
+    let essence = parts.next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case(APPLICATION_JSON) {
+        return false;
+    }
+    parts.all(|param| {
+        let mut kv = param.splitn(2, '=');
+        let key = kv.next().unwrap_or("").trim();
+        let value = kv.next().unwrap_or("").trim().trim_matches('"');
+        !key.eq_ignore_ascii_case("charset") || value.eq_ignore_ascii_case("utf-8")
+    })
+}
+
+/// The operation a document would run, if it can be told before execution.
+fn operation_type(request: &mut Request) -> Option<OperationType> {
+    let name = request.operation_name.clone();
+    let doc = request.parsed_query().ok()?;
+    match (&doc.operations, name) {
+        (DocumentOperations::Single(op), _) => Some(op.node.ty),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, op)| op.node.ty),
+        (DocumentOperations::Multiple(_), None) => None,
+    }
+}
+
+/// The caller: anonymous without `Authorization`, a user with a valid bearer token, and a
+/// `401` answer for anything else.
+async fn viewer(
+    req: &HttpRequest,
+    state: &AppState,
+    response_type: ResponseType,
+) -> Result<Viewer, HttpResponse> {
+    let Some(header) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(Viewer::Anonymous);
+    };
+    let token = header
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|token| !token.is_empty());
+    let result = match token {
+        Some(token) => state.auth.authenticate(&state.db, token).await,
+        None => Err(crate::errors::ApiError::Unauthenticated(
+            "send `Authorization: Bearer <access token>`".into(),
+        )),
+    };
+    result.map_err(|error| {
+        let message = match &error {
+            crate::errors::ApiError::Unauthenticated(message) => message.clone(),
+            other => {
+                tracing::error!(error = %other, "authentication failed");
+                "Internal server error".to_owned()
+            }
+        };
+        let code = if matches!(error, crate::errors::ApiError::Unauthenticated(_)) {
+            "UNAUTHENTICATED"
+        } else {
+            "INTERNAL_SERVER_ERROR"
+        };
+        HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""))
+            .content_type(response_type.content_type())
+            .json(json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+    })
+}
+
+async fn execute(
+    req: &HttpRequest,
+    state: &AppState,
+    params: Params,
+    response_type: ResponseType,
+    via_get: bool,
+) -> HttpResponse {
+    let mut request = Request::new(params.query);
+    if let Some(variables) = params.variables {
+        request = request.variables(Variables::from_json(Value::Object(variables)));
+    }
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
+    if let Err(error) = request.parsed_query() {
+        state.metrics.record_graphql(true);
+        let errors = vec![normalize_error(
+            serde_json::to_value(&error).unwrap_or(Value::Null),
+            "GRAPHQL_PARSE_FAILED",
+        )];
+        return respond(None, errors, None, response_type);
+    }
+    if via_get && operation_type(&mut request) == Some(OperationType::Mutation) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header((header::ALLOW, "POST"))
+            .content_type(response_type.content_type())
+            .json(json!({ "errors": [{ "message": "mutations must be sent with POST", "extensions": { "code": "METHOD_NOT_ALLOWED" } }] }));
+    }
+    let viewer = match viewer(req, state, response_type).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let client = req.peer_addr().map(|addr| addr.ip().to_string());
+    let context = RequestContext::new(state.db.clone(), viewer, client);
+    let idle = context.idle.clone();
+    let response = idle
+        .track(state.schema.execute(request.data(context)))
+        .await;
+
+    let request_error = !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|e| e.path.is_empty());
+    state.metrics.record_graphql(request_error);
+    let default_code = if request_error {
+        "GRAPHQL_VALIDATION_FAILED"
+    } else {
+        "INTERNAL_SERVER_ERROR"
+    };
+    let errors = response
+        .errors
+        .iter()
+        .map(|e| normalize_error(serde_json::to_value(e).unwrap_or(Value::Null), default_code))
+        .collect();
+    let data =
+        (!request_error).then(|| serde_json::to_value(&response.data).unwrap_or(Value::Null));
+    let extensions = (!response.extensions.is_empty())
+        .then(|| serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
+    respond(data, errors, extensions, response_type)
+}
+
+/// Gives an error without a code `default_code`; an unexpected resolver error also gets
+/// its message masked (the original goes to the log).
+fn normalize_error(mut error: Value, default_code: &str) -> Value {
+    let Some(object) = error.as_object_mut() else {
+        return json!({ "message": "Internal server error", "extensions": { "code": "INTERNAL_SERVER_ERROR" } });
+    };
+    let extensions = object
+        .entry("extensions")
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Some(extensions) = extensions.as_object_mut()
+        && !extensions.contains_key("code")
+    {
+        extensions.insert("code".into(), Value::String(default_code.to_owned()));
+        if default_code == "INTERNAL_SERVER_ERROR" {
+            let original = object.insert("message".into(), json!("Internal server error"));
+            tracing::error!(error = ?original, "unexpected GraphQL field error");
+        }
+    }
+    error
+}
+
+fn respond(
+    data: Option<Value>,
+    errors: Vec<Value>,
+    extensions: Option<Value>,
+    response_type: ResponseType,
+) -> HttpResponse {
+    let status = if data.is_none() && response_type == ResponseType::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut body = Map::new();
+    if !errors.is_empty() {
+        body.insert("errors".into(), Value::Array(errors));
+    }
+    if let Some(data) = data {
+        body.insert("data".into(), data);
+    }
+    if let Some(extensions) = extensions {
+        body.insert("extensions".into(), extensions);
+    }
+    HttpResponse::build(status)
+        .content_type(response_type.content_type())
+        .json(Value::Object(body))
+}

@@ -1,0 +1,48 @@
+//! HTTP endpoints: GraphQL over HTTP, GraphiQL, health, metrics and the admin UI.
+
+pub mod admin;
+pub mod graphql;
+pub mod health;
+
+use std::sync::Arc;
+
+use actix_web::{HttpResponse, web};
+use sea_orm::DatabaseConnection;
+
+use crate::graphql::AppSchema;
+use crate::metrics::Metrics;
+
+/// What every handler can reach.
+pub struct AppState {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The GraphQL schema.
+    pub schema: AppSchema,
+    /// Token verification.
+    pub auth: Arc<crate::auth::Auth>,
+    /// Process counters.
+    pub metrics: Arc<Metrics>,
+    /// Whether browsers get GraphiQL at `GET /graphql`.
+    pub graphiql: bool,
+}
+
+/// Registers every route.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/graphql")
+            .route(web::post().to(graphql::post))
+            .route(web::get().to(graphql::get))
+            .default_service(web::to(graphql::method_not_allowed)),
+    )
+    .route("/healthz", web::get().to(health::live))
+    .route("/readyz", web::get().to(health::ready))
+    .route("/metrics", web::get().to(metrics))
+    .route("/admin", web::get().to(admin::redirect))
+    .route("/admin/{path:.*}", web::get().to(admin::asset));
+}
+
+async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}

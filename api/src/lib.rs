@@ -1,0 +1,17 @@
+//! Dermis: a GraphQL content API about skin procedures, with an embedded admin CMS.
+//!
+//! Layout: [`config`] reads settings, [`startup`] wires the HTTP server, [`http`] holds the
+//! endpoints, [`graphql`] the schema, [`content`] the database reads and writes behind it.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod content;
+pub mod db;
+pub mod errors;
+pub mod graphql;
+pub mod http;
+pub mod markdown;
+pub mod metrics;
+pub mod startup;
+pub mod telemetry;

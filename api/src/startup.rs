@@ -1,0 +1,124 @@
+//! Builds the application from validated settings: database, migrations, sample content,
+//! schema and HTTP server. Separate from `main` so tests and tools start it the same way.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, DefaultHeaders};
+use actix_web::{App, HttpServer, web};
+
+use crate::auth::{Auth, setup, tokens};
+use crate::config::ServeSettings;
+use crate::content::seed::{self, SeedError};
+use crate::db::{self, DbSetupError};
+use crate::graphql::build_schema;
+use crate::http::{self, AppState};
+use crate::metrics::Metrics;
+
+/// The server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// Database unreachable or not migratable.
+    #[error(transparent)]
+    Database(#[from] DbSetupError),
+    /// The sample content could not be loaded.
+    #[error("cannot load the sample content: {0}")]
+    Seed(#[from] SeedError),
+    /// Authentication could not be prepared.
+    #[error("cannot prepare authentication: {0}")]
+    Auth(#[from] crate::errors::ApiError),
+    /// The address cannot be listened on.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A built, not yet running, server.
+pub struct Application {
+    server: Server,
+    local_addr: SocketAddr,
+    setup_code: Option<String>,
+}
+
+impl Application {
+    /// Connects, migrates, loads the sample content into a new embedded database, and binds.
+    pub async fn build(settings: ServeSettings) -> Result<Self, StartupError> {
+        let metrics = Arc::new(Metrics::default());
+        let db = db::connect(&settings.database, Some(metrics.clone())).await?;
+        let applied_before = db::migrate(&db).await?;
+        if settings.database.embedded_default && applied_before == 0 {
+            let report = seed::load(&db, seed::parse(seed::SAMPLE)?).await?;
+            tracing::info!(
+                documents = report.created,
+                "new embedded database: loaded the sample content"
+            );
+        }
+        let secret = tokens::load_secret(&db, settings.jwt_secret.as_deref()).await?;
+        let auth = Arc::new(Auth::new(&secret, settings.auth.clone()).await?);
+        let setup_code = setup::code(&db).await?;
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        let state = web::Data::new(AppState {
+            schema: build_schema(db.clone(), auth.clone()),
+            auth,
+            db,
+            metrics,
+            graphiql: settings.graphiql,
+        });
+        let max_body = settings.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .wrap(Compress::default())
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("Referrer-Policy", "no-referrer")),
+                )
+                .configure(http::routes)
+        })
+        .shutdown_timeout(30);
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        let server = server
+            .listen(listener)
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind,
+                source,
+            })?
+            .run();
+        Ok(Self {
+            server,
+            local_addr,
+            setup_code,
+        })
+    }
+
+    /// The address actually bound (useful with port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The one-time code for `createFirstAdmin`, while no user exists.
+    pub fn setup_code(&self) -> Option<&str> {
+        self.setup_code.as_deref()
+    }
+
+    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

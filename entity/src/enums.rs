@@ -1,0 +1,88 @@
+//! Enumerations stored as short strings, readable in any SQL client.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Publication state of a content document.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ContentStatus {
+    /// Work in progress, visible to editors only.
+    #[sea_orm(string_value = "DRAFT")]
+    Draft,
+    /// Visible to everyone.
+    #[sea_orm(string_value = "PUBLISHED")]
+    Published,
+    /// Withdrawn, kept for history.
+    #[sea_orm(string_value = "ARCHIVED")]
+    Archived,
+}
+
+/// How often a side effect occurs after a procedure.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Frequency {
+    /// Most people experience it.
+    #[sea_orm(string_value = "COMMON")]
+    Common,
+    /// Some people experience it.
+    #[sea_orm(string_value = "UNCOMMON")]
+    Uncommon,
+    /// Few people experience it.
+    #[sea_orm(string_value = "RARE")]
+    Rare,
+}
+
+/// How severe a side effect is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Severity {
+    /// Minor discomfort.
+    #[sea_orm(string_value = "MILD")]
+    Mild,
+    /// Noticeable, may need care.
+    #[sea_orm(string_value = "MODERATE")]
+    Moderate,
+    /// Needs medical attention.
+    #[sea_orm(string_value = "SEVERE")]
+    Severe,
+}
+
+/// How long a side effect lasts.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Duration {
+    /// Goes away by itself.
+    #[sea_orm(string_value = "TEMPORARY")]
+    Temporary,
+    /// May last.
+    #[sea_orm(string_value = "PERSISTENT")]
+    Persistent,
+}
+
+/// What a user may do.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Role {
+    /// Everything, users included.
+    #[sea_orm(string_value = "ADMIN")]
+    Admin,
+    /// All content work.
+    #[sea_orm(string_value = "EDITOR")]
+    Editor,
+}

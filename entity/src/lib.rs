@@ -1,0 +1,18 @@
+//! Dermis sea-orm entities: the content documents, their links, users, revisions and settings.
+//!
+//! This crate holds table mappings only; rules live in the `dermis-api` crate.
+
+pub mod condition;
+pub mod enums;
+pub mod json;
+pub mod login_failure;
+pub mod revision;
+pub mod session;
+pub mod setting;
+pub mod side_effect;
+pub mod topic;
+pub mod topic_condition;
+pub mod topic_side_effect;
+pub mod user;
+
+pub use enums::{ContentStatus, Duration, Frequency, Role, Severity};

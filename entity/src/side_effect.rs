@@ -1,0 +1,42 @@
+//! An effect a procedure may cause, such as redness.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::ContentStatus;
+
+/// A row of `side_effects`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "side_effects")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub name: String,
+    #[sea_orm(column_type = "Text")]
+    pub description: String,
+    pub status: ContentStatus,
+    pub published_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub created_by: Option<i32>,
+    pub updated_by: Option<i32>,
+}
+
+/// Relations of this document.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// Links from the topics that point here.
+    #[sea_orm(has_many = "super::topic_side_effect::Entity")]
+    TopicLink,
+}
+
+impl Related<super::topic_side_effect::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::TopicLink.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,64 @@
+//! A procedure such as microneedling.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ContentStatus,
+    json::{ReferenceList, TextList},
+};
+
+/// A row of `topics`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "topics")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub title: String,
+    #[sea_orm(column_type = "Text")]
+    pub summary: String,
+    #[sea_orm(column_type = "Text")]
+    pub body: String,
+    #[sea_orm(column_type = "Json")]
+    pub features: TextList,
+    #[sea_orm(column_type = "Json")]
+    pub benefits: TextList,
+    #[sea_orm(column_type = "Json")]
+    pub references: ReferenceList,
+    pub reviewed_at: Option<DateTimeUtc>,
+    pub reviewed_by: Option<i32>,
+    pub status: ContentStatus,
+    pub published_at: Option<DateTimeUtc>,
+    pub version: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+    pub created_by: Option<i32>,
+    pub updated_by: Option<i32>,
+}
+
+/// Relations of a topic.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// Links to the conditions this topic treats.
+    #[sea_orm(has_many = "super::topic_condition::Entity")]
+    TopicCondition,
+    /// Links to the side effects this topic may cause.
+    #[sea_orm(has_many = "super::topic_side_effect::Entity")]
+    TopicSideEffect,
+}
+
+impl Related<super::topic_condition::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::TopicCondition.def()
+    }
+}
+
+impl Related<super::topic_side_effect::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::TopicSideEffect.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,218 @@
+// Editors never lose work: concurrent saves, unsaved changes, expired tokens, validation;
+// history and restore; content shown as text; the users screen is for admins only.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launch, newPage, api, adminToken, createUser, signIn, screenshot, screenshotAll } from './harness.mjs';
+
+/** Runs `body(server, browser)` on a fresh server and browser, then cleans up; a failing
+ * test leaves screenshots of its pages. */
+async function withServer(name, env, body) {
+  const server = await startServer(env);
+  const browser = await launch();
+  try {
+    await body(server, browser);
+  } catch (error) {
+    await screenshotAll(server, `failed-${name}`);
+    throw error;
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+
+async function sampleTopicId(server) {
+  return (await api(server, '{ topic(slug: "microneedling") { id } }')).data.topic.id;
+}
+
+test('two editors save the same version: the second sees the conflict and loses nothing', () => withServer('conflict', {}, async (server, browser) => {
+  const token = await adminToken(server);
+  await createUser(server, token, 'eve@example.org', 'Eve', 'EDITOR');
+  const id = await sampleTopicId(server);
+  const ada = await newPage(browser, server);
+  const eve = await newPage(browser, server);
+  await signIn(ada, 'admin@example.org');
+  await signIn(eve, 'eve@example.org');
+  for (const page of [ada, eve]) {
+    await page.goto(`/admin/#/topics/${id}`);
+    await page.getByLabel('Title', { exact: true }).waitFor();
+  }
+  // Ada and Eve both start from version 1; Ada saves first.
+  await ada.getByLabel('Title', { exact: true }).fill('Microneedling (collagen induction)');
+  await ada.getByRole('button', { name: 'Save', exact: true }).click();
+  await ada.getByText('Saved version 2.').waitFor();
+
+  const evesSummary = 'Eve\'s careful rewrite of the summary, which must not be lost.';
+  await eve.getByLabel('Summary', { exact: true }).fill(evesSummary);
+  await eve.getByRole('button', { name: 'Save', exact: true }).click();
+  const dialog = eve.getByRole('dialog', { name: 'Someone else saved this meanwhile' });
+  await dialog.waitFor();
+  const diff = await dialog.textContent();
+  assert.match(diff, /Microneedling \(collagen induction\)/, 'shows what changed on the server');
+  assert.match(diff, /careful rewrite/, 'and what Eve has');
+  await screenshot(eve, 'conflict-dialog');
+
+  // Keep editing: the text is still there, nothing was written.
+  await dialog.getByRole('button', { name: 'Keep editing' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal(await eve.getByLabel('Summary', { exact: true }).inputValue(), evesSummary);
+  const stored = (await api(server, `{ topic(slug: "microneedling") { title summary } }`)).data.topic;
+  assert.equal(stored.title, 'Microneedling (collagen induction)');
+  assert.notEqual(stored.summary, evesSummary);
+
+  // Overwrite knowingly: Eve's form becomes version 3.
+  await eve.getByRole('button', { name: 'Save', exact: true }).click();
+  await eve.getByRole('dialog').getByRole('button', { name: 'Overwrite with mine' }).click();
+  await eve.getByText('Saved version 3.').waitFor();
+  const after = (await api(server, `{ topic(slug: "microneedling") { summary version } }`)).data.topic;
+  assert.deepEqual(after, { summary: evesSummary, version: 3 });
+  assert.deepEqual([...ada.problems, ...eve.problems], []);
+  await screenshot(eve, 'conflict-overwritten');
+}));
+
+test('history shows a readable diff and restores an old version as a new one', () => withServer('history', {}, async (server, browser) => {
+  await adminToken(server);
+  const id = await sampleTopicId(server);
+  const page = await newPage(browser, server);
+  await signIn(page, 'admin@example.org');
+  await page.goto(`/admin/#/topics/${id}`);
+  await page.getByLabel('Title', { exact: true }).fill('Needling');
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  await page.getByText('Saved version 2.').waitFor();
+
+  await page.getByRole('link', { name: 'History' }).click();
+  await page.getByRole('heading', { name: 'History: Needling' }).waitFor();
+  const detail = page.locator('.revision-detail');
+  await detail.getByRole('heading', { name: 'Version 2' }).waitFor();
+  assert.equal(await detail.locator('.del').first().textContent(), '- Microneedling\n');
+  assert.equal(await detail.locator('.ins').first().textContent(), '+ Needling\n');
+
+  await page.getByRole('button', { name: /^Version 1/ }).click();
+  await page.getByRole('button', { name: 'Restore version 1' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Restore' }).click();
+  await page.getByText('Restored version 1 as version 3.').waitFor();
+  await page.getByRole('heading', { name: 'Microneedling', level: 1 }).waitFor();
+  const topic = (await api(server, `{ topic(slug: "microneedling") { title version } }`)).data.topic;
+  assert.deepEqual(topic, { title: 'Microneedling', version: 3 });
+  assert.deepEqual(page.problems, []);
+  await screenshot(page, 'history-restored');
+}));
+
+test('a title full of markup displays literally and runs nothing', () => withServer('xss', {}, async (server, browser) => {
+  await adminToken(server);
+  const page = await newPage(browser, server);
+  await signIn(page, 'admin@example.org');
+  const evil = '<img src=x onerror=alert(1)>';
+  await page.goto('/admin/#/topics/new');
+  await page.getByLabel('Title', { exact: true }).fill(evil);
+  await page.getByLabel('Slug', { exact: true }).fill('evil');
+  await page.getByLabel('Body (Markdown)', { exact: true }).fill('<script>alert(2)</script><img src=y onerror=alert(3)> text');
+  await page.getByRole('button', { name: 'Create draft' }).click();
+  await page.getByRole('heading', { name: evil }).waitFor();
+  await page.goto('/admin/#/topics?q=onerror');
+  await page.getByRole('link', { name: evil }).waitFor();
+  await page.goto('/admin/#/');
+  await page.getByRole('link', { name: evil }).waitFor();
+  assert.equal(await page.locator('img').count(), 0, 'no element was made from the title');
+  await page.goto('/admin/#/topics?q=onerror');
+  await page.getByRole('link', { name: evil }).click();
+  await page.locator('.preview').getByText('text').waitFor();
+  assert.equal(await page.locator('.preview script, .preview img[onerror]').count(), 0);
+  assert.deepEqual(page.problems, [], 'no alert, no error');
+  await screenshot(page, 'xss-title');
+
+  // Usable on a phone: nothing wider than the screen, on the list and in the editor.
+  await page.setViewportSize({ width: 390, height: 844 });
+  for (const [screen, heading] of [['#/topics', 'Topics'], ['#/topics/new', 'New topic']]) {
+    await page.goto(`/admin/${screen}`);
+    await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    assert.ok(overflow <= 0, `${screen} is ${overflow}px wider than a phone`);
+  }
+  await screenshot(page, 'phone-editor');
+}));
+
+test('an editor cannot reach the users screen; an admin manages users there', () => withServer('users', {}, async (server, browser) => {
+  const token = await adminToken(server);
+  await createUser(server, token, 'eve@example.org', 'Eve', 'EDITOR');
+  const eve = await newPage(browser, server);
+  await signIn(eve, 'eve@example.org');
+  assert.equal(await eve.getByRole('link', { name: 'Users' }).count(), 0, 'no Users link for editors');
+  await eve.goto('/admin/#/users');
+  await eve.getByText('Only administrators manage users.').waitFor();
+  assert.equal(await eve.getByRole('table').count(), 0);
+  await screenshot(eve, 'editor-users-refused');
+
+  const ada = await newPage(browser, server);
+  await signIn(ada, 'admin@example.org');
+  await ada.getByRole('link', { name: 'Users' }).click();
+  await ada.getByLabel('Email', { exact: true }).fill('sam@example.org');
+  await ada.getByLabel('Name', { exact: true }).fill('Sam');
+  await ada.getByLabel('Initial password', { exact: true }).fill('short');
+  await ada.getByRole('button', { name: 'Add user' }).click();
+  await ada.locator('[data-field="password"] .field-error').getByText(/12 characters/).waitFor();
+  await ada.getByLabel('Initial password', { exact: true }).fill('a long enough password');
+  await ada.getByRole('button', { name: 'Add user' }).click();
+  await ada.getByRole('cell', { name: 'sam@example.org', exact: true }).waitFor();
+  await ada.getByRole('button', { name: 'Deactivate sam@example.org' }).click();
+  await ada.getByRole('dialog').getByRole('button', { name: 'Deactivate' }).click();
+  await ada.getByText('Deactivated sam@example.org.').waitFor();
+  const users = (await api(server, '{ users { email active } }', {}, token)).data.users;
+  assert.deepEqual(users.find((u) => u.email === 'sam@example.org'), { email: 'sam@example.org', active: false });
+  assert.deepEqual([...eve.problems, ...ada.problems], []);
+  await screenshot(ada, 'users');
+}));
+
+test('unsaved changes ask before leaving; an expired token is renewed and the save goes through; errors sit by their field',
+  () => withServer('unsaved', { DERMIS_ACCESS_TOKEN_TTL: '2' }, async (server, browser) => {
+    await adminToken(server);
+    const id = await sampleTopicId(server);
+    const page = await newPage(browser, server);
+    await signIn(page, 'admin@example.org');
+    await page.goto(`/admin/#/topics/${id}`);
+    await page.getByLabel('Summary', { exact: true }).fill('Changed but not saved.');
+
+    // Leaving asks; staying keeps the text.
+    await page.getByRole('link', { name: 'Conditions' }).click();
+    const leave = page.getByRole('dialog', { name: 'Leave without saving?' });
+    await leave.waitFor();
+    await leave.getByRole('button', { name: 'Cancel' }).click();
+    await leave.waitFor({ state: 'detached' });
+    assert.equal(await page.getByLabel('Summary', { exact: true }).inputValue(), 'Changed but not saved.');
+    assert.match(page.url(), new RegExp(`#/topics/${id}$`));
+
+    // The access token (2 s) expires meanwhile; the save still goes through.
+    await page.waitForTimeout(3000);
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.getByText('Saved version 2.').waitFor();
+    assert.equal((await api(server, '{ topic(slug: "microneedling") { summary } }')).data.topic.summary, 'Changed but not saved.');
+
+    // A validation error appears beside its field, and nothing is written.
+    await page.getByLabel('Slug', { exact: true }).fill('Not A Slug');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const error = page.locator('[data-field="slug"] .field-error');
+    await error.getByText(/lowercase letters/).waitFor();
+    assert.equal(await page.getByLabel('Slug', { exact: true }).getAttribute('aria-invalid'), 'true');
+    assert.equal((await api(server, '{ topic(slug: "microneedling") { version } }')).data.topic.version, 2);
+    assert.deepEqual(page.problems, []);
+    await screenshot(page, 'field-error');
+  }));
+
+test('the condition picker offers every condition, past the API page size of 100', () => withServer('picker', {}, async (server, browser) => {
+  const token = await adminToken(server);
+  for (let i = 0; i < 101; i += 1) {
+    const body = await api(server, 'mutation($i: CreateConditionInput!) { createCondition(input: $i) { condition { id } } }',
+      { i: { name: `Condition ${String(i).padStart(3, '0')}` } }, token);
+    assert.ok(body.data, JSON.stringify(body));
+  }
+  const page = await newPage(browser, server);
+  await signIn(page, 'admin@example.org');
+  await page.goto('/admin/#/topics/new');
+  const options = page.getByLabel('Link a condition', { exact: true }).locator('option');
+  await page.getByRole('heading', { name: 'New topic', level: 1 }).waitFor();
+  // 8 sample conditions + 101 drafts + the "Choose…" prompt.
+  assert.equal(await options.count(), 8 + 101 + 1);
+  assert.equal(await options.last().textContent(), 'Wrinkles');
+  assert.deepEqual(page.problems, []);
+  await screenshot(page, 'picker');
+}));

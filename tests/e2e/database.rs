@@ -1,0 +1,72 @@
+//! The migrated schema itself: constraints, indexes, SQLite settings.
+
+use dermis_tests::{Backend, TestServer, on_both_databases};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+
+async fn exec(db: &DatabaseConnection, sql: &str) -> Result<(), sea_orm::DbErr> {
+    db.execute_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .map(|_| ())
+}
+
+async fn strings(db: &DatabaseConnection, sql: &str) -> Vec<String> {
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .expect("query")
+        .iter()
+        .filter_map(|row| row.try_get_by_index::<String>(0).ok())
+        .collect()
+}
+
+const NOW: &str = "'2026-01-01 00:00:00+00:00'";
+
+on_both_databases! {
+    async fn constraints_and_indexes_exist(backend) {
+        let server = TestServer::on(backend).start().await;
+        let db = server.db.connect().await;
+        if backend == Backend::Sqlite {
+            exec(&db, "PRAGMA foreign_keys = ON").await.expect("pragma");
+            assert_eq!(strings(&db, "PRAGMA journal_mode").await, ["wal"], "SQLite runs in WAL mode");
+        }
+        let topic = |slug: &str| {
+            format!(
+                "INSERT INTO topics (slug, title, summary, body, features, benefits, \"references\", status, version, created_at, updated_at) \
+                 VALUES ('{slug}', 'T', '', '', '[]', '[]', '[]', 'PUBLISHED', 1, {NOW}, {NOW})"
+            )
+        };
+        exec(&db, &topic("one")).await.expect("first insert");
+        assert!(exec(&db, &topic("one")).await.is_err(), "slugs are unique");
+        assert!(
+            exec(&db, "INSERT INTO topic_conditions (topic_id, condition_id, position) VALUES (999, 999, 0)").await.is_err(),
+            "links need existing documents"
+        );
+        assert!(
+            exec(&db, &format!("INSERT INTO users (email, display_name, password_hash, role, active, token_version, created_at, updated_at) VALUES ('a@b.c', 'A', 'x', 'ADMIN', true, 0, {NOW}, {NOW})")).await.is_ok()
+        );
+        assert!(
+            exec(&db, &format!("INSERT INTO users (email, display_name, password_hash, role, active, token_version, created_at, updated_at) VALUES ('a@b.c', 'B', 'x', 'EDITOR', true, 0, {NOW}, {NOW})")).await.is_err(),
+            "emails are unique"
+        );
+
+        let indexes = match backend {
+            Backend::Sqlite => strings(&db, "SELECT name FROM sqlite_master WHERE type = 'index'").await,
+            Backend::Postgres => strings(&db, "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'").await,
+        };
+        for table in ["topics", "conditions", "side_effects"] {
+            let label = if table == "topics" { "title" } else { "name" };
+            for column in ["status", label, "updated_at", "published_at"] {
+                let name = format!("idx_{table}_{column}");
+                assert!(indexes.contains(&name), "{name} missing from {indexes:?}");
+            }
+        }
+        for name in [
+            "idx_topic_conditions_topic_position",
+            "idx_topic_conditions_condition_id",
+            "idx_topic_side_effects_topic_position",
+            "idx_topic_side_effects_side_effect_id",
+            "idx_revisions_entity_version",
+        ] {
+            assert!(indexes.contains(&name.to_owned()), "{name} missing from {indexes:?}");
+        }
+    }
+}

@@ -1,0 +1,197 @@
+//! Every mutation but login, refresh and setup refuses an anonymous caller, and every
+//! admin-only one refuses an editor. The mutations come from introspection, so a new
+//! mutation without a guard fails this test.
+
+use std::collections::HashMap;
+
+use dermis_tests::{Session, TestServer, on_both_databases};
+use serde_json::{Value, json};
+
+/// Mutations anyone may call.
+const PUBLIC: [&str; 3] = ["login", "refreshSession", "createFirstAdmin"];
+/// How the role guard's refusal of an anonymous caller begins.
+const SIGN_IN: &str = "sign in to do this";
+/// Mutations only admins may call.
+const ADMIN_ONLY: [&str; 4] = [
+    "createUser",
+    "updateUser",
+    "deactivateUser",
+    "resetPassword",
+];
+
+const TYPE_REF: &str =
+    "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
+
+/// A well-typed value for a required argument, built from introspection.
+fn dummy(ty: &Value, types: &HashMap<String, Value>) -> Value {
+    match ty["kind"].as_str().unwrap_or_default() {
+        "NON_NULL" => dummy(&ty["ofType"], types),
+        "LIST" => json!([]),
+        "ENUM" => types[ty["name"].as_str().unwrap_or_default()]["enumValues"][0]["name"].clone(),
+        "INPUT_OBJECT" => {
+            let def = &types[ty["name"].as_str().unwrap_or_default()];
+            let mut object = serde_json::Map::new();
+            for field in def["inputFields"].as_array().into_iter().flatten() {
+                if field["type"]["kind"] == "NON_NULL" {
+                    object.insert(
+                        field["name"].as_str().unwrap_or_default().to_owned(),
+                        dummy(&field["type"], types),
+                    );
+                }
+            }
+            Value::Object(object)
+        }
+        _ => match ty["name"].as_str().unwrap_or_default() {
+            "Int" => json!(1),
+            "Float" => json!(1.5),
+            "Boolean" => json!(false),
+            "ID" => json!("1"),
+            _ => json!("x"),
+        },
+    }
+}
+
+/// The type's name as written in a variable declaration.
+fn type_name(ty: &Value) -> String {
+    match ty["kind"].as_str().unwrap_or_default() {
+        "NON_NULL" => format!("{}!", type_name(&ty["ofType"])),
+        "LIST" => format!("[{}]", type_name(&ty["ofType"])),
+        _ => ty["name"].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+/// Calls every field of `root` with dummy arguments as `session`; returns name -> error code.
+async fn call_all(
+    server: &TestServer,
+    root: &str,
+    session: Option<&Session>,
+) -> Vec<(String, String, String)> {
+    let introspection = server
+        .query(
+            &format!(
+                "{{ __schema {{ {root}Type {{ fields {{ name type {{ {TYPE_REF} }} args {{ name type {{ {TYPE_REF} }} }} }} }}
+                   types {{ name kind enumValues {{ name }} inputFields {{ name type {{ {TYPE_REF} }} }} }} }} }}"
+            ),
+            json!({}),
+        )
+        .await;
+    let types: HashMap<String, Value> = introspection["__schema"]["types"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|t| (t["name"].as_str().unwrap_or_default().to_owned(), t.clone()))
+        .collect();
+    let keyword = if root == "mutation" {
+        "mutation"
+    } else {
+        "query"
+    };
+    let mut codes = Vec::new();
+    for field in introspection["__schema"][format!("{root}Type")]["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = field["name"].as_str().unwrap_or_default();
+        let mut declarations = Vec::new();
+        let mut arguments = Vec::new();
+        let mut variables = serde_json::Map::new();
+        for arg in field["args"].as_array().into_iter().flatten() {
+            if arg["type"]["kind"] != "NON_NULL" {
+                continue;
+            }
+            let arg_name = arg["name"].as_str().unwrap_or_default();
+            declarations.push(format!("${arg_name}: {}", type_name(&arg["type"])));
+            arguments.push(format!("{arg_name}: ${arg_name}"));
+            variables.insert(arg_name.to_owned(), dummy(&arg["type"], &types));
+        }
+        let declarations = if declarations.is_empty() {
+            String::new()
+        } else {
+            format!("({})", declarations.join(", "))
+        };
+        let arguments = if arguments.is_empty() {
+            String::new()
+        } else {
+            format!("({})", arguments.join(", "))
+        };
+        // Objects, interfaces and unions need a selection; scalars and enums take none.
+        let mut returns = &field["type"];
+        while returns["ofType"].is_object() {
+            returns = &returns["ofType"];
+        }
+        let selection = if matches!(returns["kind"].as_str(), Some("SCALAR" | "ENUM")) {
+            ""
+        } else {
+            "{ __typename }"
+        };
+        let document = format!("{keyword} Probe{declarations} {{ {name}{arguments} {selection} }}");
+        let (_, body) = server
+            .post_as(
+                session.map(|s| s.access.as_str()),
+                &json!({ "query": document, "variables": variables }),
+            )
+            .await;
+        assert!(
+            body["errors"].as_array().is_none_or(|errors| errors
+                .iter()
+                .all(|e| e["extensions"]["code"] != "GRAPHQL_VALIDATION_FAILED")),
+            "{name}: the probe itself is invalid: {body}"
+        );
+        let code = body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("OK")
+            .to_owned();
+        let message = body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        codes.push((name.to_owned(), code, message));
+    }
+    codes
+}
+
+on_both_databases! {
+    async fn every_protected_mutation_refuses_anonymous_and_admin_only_refuses_editors(backend) {
+        let server = TestServer::on(backend).start().await;
+        let admin = server.first_admin().await;
+        let editor = server.user(&admin, "editor@example.org", "EDITOR").await;
+
+        let anonymous = call_all(&server, "mutation", None).await;
+        assert!(anonymous.len() >= 28, "mutations found: {anonymous:?}");
+        assert!(anonymous.iter().any(|(name, ..)| name == "restoreRevision"), "{anonymous:?}");
+        for (name, code, message) in &anonymous {
+            // Login and refresh do answer UNAUTHENTICATED to the probe's made-up credentials,
+            // but never with the role guard's "sign in" refusal.
+            if PUBLIC.contains(&name.as_str()) {
+                assert!(!message.starts_with(SIGN_IN), "{name} must be open to anonymous callers: {message}");
+            } else {
+                assert_eq!(code, "UNAUTHENTICATED", "{name} accepted an anonymous caller");
+                assert!(message.starts_with(SIGN_IN), "{name}: {message}");
+            }
+        }
+
+        let as_editor = call_all(&server, "mutation", Some(&editor)).await;
+        for (name, code, _) in &as_editor {
+            if ADMIN_ONLY.contains(&name.as_str()) {
+                assert_eq!(code, "FORBIDDEN", "{name} accepted an editor");
+            } else if !PUBLIC.contains(&name.as_str()) {
+                assert!(code != "FORBIDDEN" && code != "UNAUTHENTICATED", "{name} refused an editor: {code}");
+            }
+        }
+        let as_admin = call_all(&server, "mutation", Some(&admin)).await;
+        for (name, code, _) in as_admin.iter().filter(|(name, ..)| !PUBLIC.contains(&name.as_str())) {
+            assert!(code != "FORBIDDEN" && code != "UNAUTHENTICATED", "{name} refused an admin: {code}");
+        }
+
+        // Queries that need a role.
+        let queries = call_all(&server, "query", None).await;
+        let code_of = |list: &[(String, String, String)], name: &str| list.iter().find(|(n, ..)| n == name).map(|(_, c, _)| c.clone());
+        assert_eq!(code_of(&queries, "users").as_deref(), Some("UNAUTHENTICATED"));
+        assert_eq!(code_of(&queries, "revisions").as_deref(), Some("UNAUTHENTICATED"));
+        assert_eq!(code_of(&queries, "markdownPreview").as_deref(), Some("UNAUTHENTICATED"));
+        let queries = call_all(&server, "query", Some(&editor)).await;
+        assert_eq!(code_of(&queries, "users").as_deref(), Some("FORBIDDEN"));
+        assert_ne!(code_of(&queries, "revisions").as_deref(), Some("FORBIDDEN"));
+    }
+}
