@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
+use crate::graphql::QueryLimits;
+
 /// The embedded default: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dermis.db?mode=rwc";
 
@@ -169,6 +171,58 @@ pub struct ServeArgs {
     /// The login throttle's window, in seconds.
     #[arg(long, env = "DERMIS_LOGIN_WINDOW", default_value_t = 15 * 60)]
     pub login_window: u64,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Query limits (see `graphql::limits`); the defaults suit the admin UI and typical
+/// frontends.
+#[derive(Debug, Clone, Args)]
+pub struct LimitArgs {
+    /// Deepest field nesting a query may have.
+    #[arg(long, env = "DERMIS_MAX_QUERY_DEPTH", default_value_t = QueryLimits::default().max_depth)]
+    pub max_query_depth: usize,
+    /// Largest weighted query complexity (a connection counts its page size times its
+    /// selection, other lists 10 times).
+    #[arg(long, env = "DERMIS_MAX_QUERY_COMPLEXITY", default_value_t = QueryLimits::default().max_complexity)]
+    pub max_query_complexity: usize,
+    /// Most aliases in one operation.
+    #[arg(long, env = "DERMIS_MAX_ALIASES", default_value_t = QueryLimits::default().max_aliases)]
+    pub max_aliases: usize,
+    /// Most root fields in one operation.
+    #[arg(long, env = "DERMIS_MAX_ROOT_FIELDS", default_value_t = QueryLimits::default().max_root_fields)]
+    pub max_root_fields: usize,
+    /// Longest query document, in bytes.
+    #[arg(long, env = "DERMIS_MAX_DOCUMENT_BYTES", default_value_t = QueryLimits::default().max_document_bytes)]
+    pub max_document_bytes: usize,
+    /// Largest variables object, in bytes of JSON.
+    #[arg(long, env = "DERMIS_MAX_VARIABLES_BYTES", default_value_t = QueryLimits::default().max_variables_bytes)]
+    pub max_variables_bytes: usize,
+    /// Answer introspection (`__schema`, `__type`); switch off in production if wanted.
+    #[arg(long, env = "DERMIS_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+}
+
+impl LimitArgs {
+    /// Validates the limits: each must be at least 1.
+    pub fn settings(&self) -> Result<QueryLimits, ConfigError> {
+        let positive = |name: &'static str, value: usize| {
+            if value == 0 {
+                Err(ConfigError::Zero { name })
+            } else {
+                Ok(value)
+            }
+        };
+        Ok(QueryLimits {
+            max_depth: positive("DERMIS_MAX_QUERY_DEPTH", self.max_query_depth)?,
+            max_complexity: positive("DERMIS_MAX_QUERY_COMPLEXITY", self.max_query_complexity)?,
+            max_aliases: positive("DERMIS_MAX_ALIASES", self.max_aliases)?,
+            max_root_fields: positive("DERMIS_MAX_ROOT_FIELDS", self.max_root_fields)?,
+            max_document_bytes: positive("DERMIS_MAX_DOCUMENT_BYTES", self.max_document_bytes)?,
+            max_variables_bytes: positive("DERMIS_MAX_VARIABLES_BYTES", self.max_variables_bytes)?,
+            introspection: self.introspection,
+        })
+    }
 }
 
 /// Validated settings of `dermis serve`.
@@ -188,6 +242,8 @@ pub struct ServeSettings {
     pub jwt_secret: Option<String>,
     /// Token lifetimes and the login throttle.
     pub auth: crate::auth::AuthSettings,
+    /// What a query may cost.
+    pub limits: QueryLimits,
 }
 
 impl ServeArgs {
@@ -239,6 +295,7 @@ impl ServeArgs {
             workers: self.workers.filter(|w| *w > 0),
             jwt_secret,
             auth,
+            limits: self.limits.settings()?,
         })
     }
 }

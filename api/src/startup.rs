@@ -70,7 +70,9 @@ impl Application {
             source,
         })?;
         let state = web::Data::new(AppState {
-            schema: build_schema(db.clone(), auth.clone()),
+            schema: build_schema(db.clone(), auth.clone(), &settings.limits),
+            limits: settings.limits.clone(),
+            max_body_bytes: settings.max_body_bytes,
             auth,
             db,
             metrics,

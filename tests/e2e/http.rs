@@ -82,7 +82,7 @@ on_both_databases! {
         assert_eq!(post("text/plain", "application/json", ok.clone()).await.0, 415);
         assert_eq!(post("application/json; charset=latin1", "application/json", ok.clone()).await.0, 415);
         assert_eq!(post("application/json", "text/html", ok.clone()).await.0, 406);
-        for bad in ["{", "[]", "\"q\"", r#"{"query": 1}"#, r#"{"query": "{ topics { totalCount } }", "variables": [1]}"#, r#"{"variables": {}}"#] {
+        for bad in ["{", "\"q\"", r#"{"query": 1}"#, r#"{"query": "{ topics { totalCount } }", "variables": [1]}"#, r#"{"variables": {}}"#] {
             let (status, body) = post("application/json", "application/graphql-response+json", bad.as_bytes().to_vec()).await;
             assert_eq!(status, 400, "{bad} -> {body}");
             assert!(body.contains("BAD_REQUEST"), "{body}");

@@ -10,6 +10,7 @@ mod editing;
 mod errors;
 mod guards;
 mod http;
+mod limits;
 mod read_api;
 mod sample_content;
 mod schema_contract;

@@ -4,6 +4,7 @@ pub mod batching;
 pub mod connection;
 pub mod context;
 pub mod enums;
+pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod query;
@@ -15,6 +16,7 @@ use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 pub use context::RequestContext;
+pub use limits::QueryLimits;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 
@@ -36,9 +38,17 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
         )
 }
 
-/// The schema that serves requests, reading from `db`.
-pub fn build_schema(db: DatabaseConnection, auth: Arc<Auth>) -> AppSchema {
-    builder().data(db).data(auth).finish()
+/// The schema that serves requests, reading from `db`, within `limits`.
+pub fn build_schema(db: DatabaseConnection, auth: Arc<Auth>, limits: &QueryLimits) -> AppSchema {
+    let builder = builder()
+        .data(db)
+        .data(auth)
+        .extension(limits::ComplexityLimit::new(limits.max_complexity));
+    if limits.introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().finish()
+    }
 }
 
 /// The schema's SDL, as committed in `api/schema.graphql` and printed by `dermis schema`.

@@ -217,6 +217,7 @@ impl QueryRoot {
 
     /// Topics, filtered, ordered and paginated. Page size: `first` or `last`, at most 100
     /// (default 20).
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn topics(
         &self,
@@ -274,6 +275,7 @@ impl QueryRoot {
 
     /// Conditions, filtered, ordered and paginated. Page size: `first` or `last`, at most
     /// 100 (default 20).
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn conditions(
         &self,
@@ -320,6 +322,7 @@ impl QueryRoot {
 
     /// Side effects, filtered, ordered and paginated. Page size: `first` or `last`, at most
     /// 100 (default 20).
+    #[graphql(complexity = "crate::graphql::limits::page_cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn side_effects(
         &self,
@@ -365,7 +368,10 @@ impl QueryRoot {
     }
 
     /// Admins only: every user, by email.
-    #[graphql(guard = "RoleGuard::Admin")]
+    #[graphql(
+        guard = "RoleGuard::Admin",
+        complexity = "crate::graphql::limits::list_cost(child_complexity)"
+    )]
     async fn users(&self, ctx: &Context<'_>) -> ApiResult<Vec<User>> {
         let (_, db) = request(ctx)?;
         Ok(users::list(db).await?.into_iter().map(User).collect())
@@ -383,7 +389,10 @@ impl QueryRoot {
     }
 
     /// Editors only: the history of a document, newest first (deleted documents keep theirs).
-    #[graphql(guard = "RoleGuard::Editor")]
+    #[graphql(
+        guard = "RoleGuard::Editor",
+        complexity = "crate::graphql::limits::page_cost(Some(first), None, child_complexity)"
+    )]
     async fn revisions(
         &self,
         ctx: &Context<'_>,

@@ -159,7 +159,11 @@ impl Params {
 }
 
 /// `POST /graphql`.
-pub async fn post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>) -> HttpResponse {
+pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
     let Some(response_type) = negotiate(&req) else {
         return not_acceptable();
     };
@@ -171,8 +175,41 @@ pub async fn post(req: HttpRequest, body: web::Bytes, state: web::Data<AppState>
             response_type,
         );
     }
-    let Ok(Value::Object(mut body)) = serde_json::from_slice::<Value>(&body) else {
-        return bad_request("the body must be a JSON object", response_type);
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "REQUEST_TOO_LARGE",
+            &format!(
+                "the request body is larger than {} bytes",
+                state.max_body_bytes
+            ),
+            response_type,
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|length| length > state.max_body_bytes) {
+        return too_large();
+    }
+    let body = match payload.to_bytes_limited(state.max_body_bytes).await {
+        Ok(Ok(body)) => body,
+        Ok(Err(_)) => return bad_request("the request body could not be read", response_type),
+        Err(_) => return too_large(),
+    };
+    let mut body = match serde_json::from_slice::<Value>(&body) {
+        Ok(Value::Object(body)) => body,
+        Ok(Value::Array(_)) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "BATCHING_NOT_SUPPORTED",
+                "batched requests are not supported: send one operation per request",
+                response_type,
+            );
+        }
+        _ => return bad_request("the body must be a JSON object", response_type),
     };
     let params = match Params::from_values(
         body.remove("query"),
@@ -328,20 +365,33 @@ async fn execute(
     response_type: ResponseType,
     via_get: bool,
 ) -> HttpResponse {
+    let document = match state.limits.inspect(
+        &params.query,
+        params.variables.as_ref(),
+        params.operation_name.as_deref(),
+    ) {
+        Ok(document) => document,
+        Err(errors) => {
+            state.metrics.record_graphql(true);
+            let errors = errors
+                .iter()
+                .map(|e| {
+                    normalize_error(
+                        serde_json::to_value(e).unwrap_or(Value::Null),
+                        "GRAPHQL_PARSE_FAILED",
+                    )
+                })
+                .collect();
+            return respond(None, errors, None, response_type);
+        }
+    };
     let mut request = Request::new(params.query);
+    request.set_parsed_query(document);
     if let Some(variables) = params.variables {
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
     if let Some(name) = params.operation_name {
         request = request.operation_name(name);
-    }
-    if let Err(error) = request.parsed_query() {
-        state.metrics.record_graphql(true);
-        let errors = vec![normalize_error(
-            serde_json::to_value(&error).unwrap_or(Value::Null),
-            "GRAPHQL_PARSE_FAILED",
-        )];
-        return respond(None, errors, None, response_type);
     }
     if via_get && operation_type(&mut request) == Some(OperationType::Mutation) {
         return HttpResponse::MethodNotAllowed()

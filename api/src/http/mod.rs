@@ -1,6 +1,7 @@
 //! HTTP endpoints: GraphQL over HTTP, GraphiQL, health, metrics and the admin UI.
 
 pub mod admin;
+pub mod client;
 pub mod graphql;
 pub mod health;
 
@@ -24,6 +25,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Whether browsers get GraphiQL at `GET /graphql`.
     pub graphiql: bool,
+    /// What a query may cost.
+    pub limits: crate::graphql::QueryLimits,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
 }
 
 /// Registers every route.

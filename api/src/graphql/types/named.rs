@@ -86,6 +86,7 @@ macro_rules! named_fields {
             }
 
             #[doc = concat!("The topics that link to this ", $what, ", by title. Only published topics are listed to the public.")]
+            #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
             async fn topics(&self, ctx: &Context<'_>) -> ApiResult<Vec<$edge>> {
                 let (request, _) = request(ctx)?;
                 let links = request.links.load_one($loader(self.model.id, self.visibility)).await?;

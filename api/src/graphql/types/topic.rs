@@ -75,6 +75,7 @@ impl Topic {
     }
 
     /// Sources the topic cites, in editorial order.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn references(&self) -> Vec<Reference> {
         self.model
             .references
@@ -119,6 +120,7 @@ impl Topic {
 
     /// The conditions this procedure treats, in editorial order. Only published conditions
     /// are listed to the public.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn conditions(&self, ctx: &Context<'_>) -> ApiResult<Vec<TopicConditionEdge>> {
         let (request, _) = request(ctx)?;
         let links = request
@@ -140,6 +142,7 @@ impl Topic {
 
     /// The side effects this procedure may cause, with how common, severe and lasting each
     /// is, in editorial order. Only published side effects are listed to the public.
+    #[graphql(complexity = "crate::graphql::limits::list_cost(child_complexity)")]
     async fn side_effects(&self, ctx: &Context<'_>) -> ApiResult<Vec<TopicSideEffectEdge>> {
         let (request, _) = request(ctx)?;
         let links = request

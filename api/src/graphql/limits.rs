@@ -1,0 +1,510 @@
+//! Query limits: what a request may cost, checked before any database work.
+//!
+//! Three stages, cheapest first:
+//! 1. [`QueryLimits::inspect`] on the raw request: document and variables size, then a
+//!    lexical nesting scan (so a 10 000-deep document never reaches the recursive parser),
+//!    then the parse, then the shape of the operation with every fragment expanded once
+//!    (memoised, so a "fragment bomb" costs linear time): depth, aliases, root fields,
+//!    number of fields, fragment cycles, introspection.
+//! 2. [`ComplexityLimit`], an async-graphql extension, reads the weighted complexity that
+//!    validation computes with the schema: connections cost `first`/`last` (default page
+//!    size) times their selection, other lists [`LIST_WEIGHT`] times theirs.
+//! 3. Execution, which only starts when both passed.
+//!
+//! Every refusal is a [`QueryRefused`] with its own `extensions.code`.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+};
+use async_graphql::{ErrorExtensionValues, Name, ServerError, ValidationResult};
+use serde_json::{Map, Value};
+
+use crate::content::pagination::DEFAULT_PAGE_SIZE;
+
+/// The assumed length of a list without pagination (a topic's conditions, say) when
+/// weighing a query.
+pub const LIST_WEIGHT: usize = 10;
+
+/// The weight of a connection field: its page size times the cost of one item's selection.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first.or(last).unwrap_or(DEFAULT_PAGE_SIZE).max(1);
+    usize::try_from(size)
+        .unwrap_or(1)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
+}
+
+/// The weight of an unpaginated list field.
+pub fn list_cost(child_complexity: usize) -> usize {
+    LIST_WEIGHT
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
+}
+
+/// What a request may cost. Every value is configurable (`DERMIS_MAX_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Deepest field nesting, counting the root field as 1.
+    pub max_depth: usize,
+    /// Largest weighted complexity.
+    pub max_complexity: usize,
+    /// Most aliased fields in the operation, fragments expanded.
+    pub max_aliases: usize,
+    /// Most fields at the root of the operation.
+    pub max_root_fields: usize,
+    /// Longest query document, in bytes.
+    pub max_document_bytes: usize,
+    /// Largest `variables` object, in bytes of JSON.
+    pub max_variables_bytes: usize,
+    /// Whether `__schema` and `__type` may be queried.
+    pub introspection: bool,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 15,
+            max_complexity: 20_000,
+            max_aliases: 30,
+            max_root_fields: 20,
+            max_document_bytes: 64 * 1024,
+            max_variables_bytes: 512 * 1024,
+            introspection: true,
+        }
+    }
+}
+
+/// A measure a request can exceed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// Field nesting.
+    Depth,
+    /// Weighted complexity.
+    Complexity,
+    /// Aliased fields.
+    Aliases,
+    /// Root fields.
+    RootFields,
+    /// Document size.
+    DocumentBytes,
+    /// Variables size.
+    VariablesBytes,
+}
+
+impl Limit {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Depth => "QUERY_TOO_DEEP",
+            Self::Complexity => "QUERY_TOO_COMPLEX",
+            Self::Aliases => "TOO_MANY_ALIASES",
+            Self::RootFields => "TOO_MANY_ROOT_FIELDS",
+            Self::DocumentBytes => "QUERY_TOO_LARGE",
+            Self::VariablesBytes => "VARIABLES_TOO_LARGE",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Depth => "the query nests fields deeper than",
+            Self::Complexity => "the query's complexity is over",
+            Self::Aliases => "the query uses more aliases than",
+            Self::RootFields => "the query selects more root fields than",
+            Self::DocumentBytes => "the query document is larger than",
+            Self::VariablesBytes => "the variables are larger than",
+        }
+    }
+}
+
+/// A request refused for its cost or shape, before execution.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryRefused {
+    /// A limit was exceeded.
+    #[error("{} {max}", .limit.describe())]
+    OverLimit {
+        /// Which limit.
+        limit: Limit,
+        /// The configured maximum.
+        max: usize,
+        /// What the request has (at least this much; counting stops early).
+        actual: usize,
+    },
+    /// Introspection is switched off (`DERMIS_INTROSPECTION=false`).
+    #[error("introspection is disabled on this server")]
+    IntrospectionDisabled,
+    /// A fragment spreads itself, directly or through others.
+    #[error("fragment \"{0}\" spreads itself")]
+    FragmentCycle(String),
+}
+
+impl QueryRefused {
+    /// The stable code integrators match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::OverLimit { limit, .. } => limit.code(),
+            Self::IntrospectionDisabled => "INTROSPECTION_DISABLED",
+            Self::FragmentCycle(_) => "GRAPHQL_VALIDATION_FAILED",
+        }
+    }
+
+    /// The GraphQL error: message, `code`, and for a limit `limit` and `actual`.
+    pub fn into_server_error(self) -> ServerError {
+        let mut extensions = ErrorExtensionValues::default();
+        extensions.set("code", self.code());
+        if let Self::OverLimit { max, actual, .. } = &self {
+            extensions.set("limit", *max as u64);
+            extensions.set("actual", *actual as u64);
+        }
+        let mut error = ServerError::new(self.to_string(), None);
+        error.extensions = Some(extensions);
+        error
+    }
+}
+
+/// What stage 1 hands back: the parsed document, or the errors to answer with.
+pub type Inspected = Result<ExecutableDocument, Vec<ServerError>>;
+
+impl QueryLimits {
+    fn over(&self, limit: Limit, actual: usize) -> Result<(), QueryRefused> {
+        let max = match limit {
+            Limit::Depth => self.max_depth,
+            Limit::Complexity => self.max_complexity,
+            Limit::Aliases => self.max_aliases,
+            Limit::RootFields => self.max_root_fields,
+            Limit::DocumentBytes => self.max_document_bytes,
+            Limit::VariablesBytes => self.max_variables_bytes,
+        };
+        if actual > max {
+            Err(QueryRefused::OverLimit { limit, max, actual })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Stage 1: sizes, nesting, parse and shape. A parse error comes back with the code
+    /// `GRAPHQL_PARSE_FAILED`.
+    pub fn inspect(
+        &self,
+        query: &str,
+        variables: Option<&Map<String, Value>>,
+        operation_name: Option<&str>,
+    ) -> Inspected {
+        let refused = |error: QueryRefused| vec![error.into_server_error()];
+        self.over(Limit::DocumentBytes, query.len())
+            .map_err(refused)?;
+        if let Some(variables) = variables {
+            let size = serde_json::to_string(variables).map_or(usize::MAX, |s| s.len());
+            self.over(Limit::VariablesBytes, size).map_err(refused)?;
+        }
+        // Each level of fields opens one selection set; arguments and values may open a few
+        // more. Anything far deeper than the limit is refused before the recursive parser.
+        let nesting = bracket_depth(query);
+        if nesting > self.max_depth.saturating_add(10) {
+            return Err(refused(QueryRefused::OverLimit {
+                limit: Limit::Depth,
+                max: self.max_depth,
+                actual: nesting,
+            }));
+        }
+        let document = async_graphql::parser::parse_query(query).map_err(|error| {
+            let mut error = ServerError::from(error);
+            let mut extensions = ErrorExtensionValues::default();
+            extensions.set("code", "GRAPHQL_PARSE_FAILED");
+            error.extensions = Some(extensions);
+            vec![error]
+        })?;
+        if let Some(operation) = select_operation(&document, operation_name) {
+            self.check_shape(&document, operation).map_err(refused)?;
+        }
+        Ok(document)
+    }
+
+    fn check_shape(
+        &self,
+        document: &ExecutableDocument,
+        operation: &OperationDefinition,
+    ) -> Result<(), QueryRefused> {
+        let mut walker = Walker {
+            document,
+            memo: HashMap::new(),
+            visiting: HashSet::new(),
+        };
+        let shape = walker.selection_set(&operation.selection_set.node)?;
+        let root = walker.root_fields(&operation.selection_set.node);
+        self.over(Limit::RootFields, root.len())?;
+        if !self.introspection
+            && root
+                .iter()
+                .any(|name| name.as_str() == "__schema" || name.as_str() == "__type")
+        {
+            return Err(QueryRefused::IntrospectionDisabled);
+        }
+        self.over(Limit::Depth, shape.depth)?;
+        self.over(Limit::Aliases, shape.aliases)?;
+        // Every field weighs at least 1, so the plain field count bounds the complexity
+        // from below; refusing here keeps validation itself cheap.
+        self.over(Limit::Complexity, shape.fields)
+    }
+}
+
+/// The operation a request runs: the named one, or the only one.
+fn select_operation<'a>(
+    document: &'a ExecutableDocument,
+    operation_name: Option<&str>,
+) -> Option<&'a OperationDefinition> {
+    match (&document.operations, operation_name) {
+        (DocumentOperations::Single(operation), _) => Some(&operation.node),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(_, operation)| &operation.node),
+        (DocumentOperations::Multiple(operations), None) => {
+            let mut all = operations.values();
+            match (all.next(), all.next()) {
+                (Some(only), None) => Some(&only.node),
+                _ => None,
+            }
+        }
+    }
+}
+
+/// The deepest nesting of `{`, `(` and `[` outside strings and comments.
+fn bracket_depth(query: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut chars = query.chars();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            match c {
+                '\\' => {
+                    chars.next();
+                }
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '#' => {
+                for c in chars.by_ref() {
+                    if c == '\n' || c == '\r' {
+                        break;
+                    }
+                }
+            }
+            '{' | '(' | '[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' | ')' | ']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// The size of a selection set with its fragments expanded.
+#[derive(Debug, Clone, Copy, Default)]
+struct Shape {
+    depth: usize,
+    fields: usize,
+    aliases: usize,
+}
+
+impl Shape {
+    fn merge(&mut self, other: Shape) {
+        self.depth = self.depth.max(other.depth);
+        self.fields = self.fields.saturating_add(other.fields);
+        self.aliases = self.aliases.saturating_add(other.aliases);
+    }
+}
+
+struct Walker<'a> {
+    document: &'a ExecutableDocument,
+    memo: HashMap<&'a str, Shape>,
+    visiting: HashSet<&'a str>,
+}
+
+impl<'a> Walker<'a> {
+    fn selection_set(&mut self, set: &'a SelectionSet) -> Result<Shape, QueryRefused> {
+        let mut shape = Shape::default();
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let children = self.selection_set(&field.node.selection_set.node)?;
+                    shape.merge(Shape {
+                        depth: children.depth.saturating_add(1),
+                        fields: children.fields.saturating_add(1),
+                        aliases: children
+                            .aliases
+                            .saturating_add(usize::from(field.node.alias.is_some())),
+                    });
+                }
+                Selection::InlineFragment(fragment) => {
+                    shape.merge(self.selection_set(&fragment.node.selection_set.node)?);
+                }
+                Selection::FragmentSpread(spread) => {
+                    shape.merge(self.fragment(&spread.node.fragment_name.node)?);
+                }
+            }
+        }
+        Ok(shape)
+    }
+
+    fn fragment(&mut self, name: &'a Name) -> Result<Shape, QueryRefused> {
+        if let Some(shape) = self.memo.get(name.as_str()) {
+            return Ok(*shape);
+        }
+        if !self.visiting.insert(name.as_str()) {
+            return Err(QueryRefused::FragmentCycle(name.to_string()));
+        }
+        // An unknown fragment is left to validation, which names it.
+        let shape = match self.document.fragments.get(name) {
+            Some(fragment) => self.selection_set(&fragment.node.selection_set.node)?,
+            None => Shape::default(),
+        };
+        self.visiting.remove(name.as_str());
+        self.memo.insert(name.as_str(), shape);
+        Ok(shape)
+    }
+
+    /// The names of the root fields, fragments expanded (cycles were refused before).
+    fn root_fields(&self, set: &'a SelectionSet) -> Vec<&'a Name> {
+        let mut names = Vec::new();
+        let mut pending: Vec<&SelectionSet> = vec![set];
+        let mut seen = HashSet::new();
+        while let Some(set) = pending.pop() {
+            for selection in &set.items {
+                match &selection.node {
+                    Selection::Field(field) => names.push(&field.node.name.node),
+                    Selection::InlineFragment(fragment) => {
+                        pending.push(&fragment.node.selection_set.node);
+                    }
+                    Selection::FragmentSpread(spread) => {
+                        let name = &spread.node.fragment_name.node;
+                        if seen.insert(name.as_str())
+                            && let Some(fragment) = self.document.fragments.get(name)
+                        {
+                            pending.push(&fragment.node.selection_set.node);
+                        }
+                    }
+                }
+            }
+        }
+        names
+    }
+}
+
+/// Stage 2: refuses a document whose weighted complexity (computed by validation with
+/// the schema) is over the limit.
+pub struct ComplexityLimit {
+    max: usize,
+}
+
+impl ComplexityLimit {
+    /// The extension for a maximum complexity.
+    pub fn new(max: usize) -> Self {
+        Self { max }
+    }
+}
+
+impl ExtensionFactory for ComplexityLimit {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(ComplexityCheck { max: self.max })
+    }
+}
+
+struct ComplexityCheck {
+    max: usize,
+}
+
+#[async_trait::async_trait]
+impl Extension for ComplexityCheck {
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        let result = next.run(ctx).await?;
+        if result.complexity > self.max {
+            return Err(vec![
+                QueryRefused::OverLimit {
+                    limit: Limit::Complexity,
+                    max: self.max,
+                    actual: result.complexity,
+                }
+                .into_server_error(),
+            ]);
+        }
+        Ok(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inspect(limits: &QueryLimits, query: &str) -> Result<(), String> {
+        limits
+            .inspect(query, None, None)
+            .map(|_| ())
+            .map_err(|errors| {
+                errors[0]
+                    .extensions
+                    .as_ref()
+                    .and_then(|e| e.get("code").cloned())
+                    .map(|code| code.to_string())
+                    .unwrap_or_default()
+            })
+    }
+
+    #[test]
+    fn brackets_in_strings_and_comments_do_not_count() {
+        assert_eq!(bracket_depth(r#"{ a(x: "{{{{[[[") # {{{{"#), 2);
+        assert_eq!(bracket_depth(r#"{ a(x: "\"{{") }"#), 2);
+    }
+
+    #[test]
+    fn a_fragment_bomb_is_measured_without_expanding_it() {
+        let mut query = String::from("query { ...F0 }\n");
+        for i in 0..40 {
+            query.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{next} ...F{next} }}\n",
+                next = i + 1
+            ));
+        }
+        query.push_str("fragment F40 on Query { __typename }\n");
+        let limits = QueryLimits::default();
+        assert_eq!(
+            inspect(&limits, &query),
+            Err("\"QUERY_TOO_COMPLEX\"".into())
+        );
+    }
+
+    #[test]
+    fn cycles_and_limits_have_their_codes() {
+        let limits = QueryLimits {
+            max_root_fields: 2,
+            introspection: false,
+            ..QueryLimits::default()
+        };
+        let cycle = "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }";
+        assert_eq!(
+            inspect(&limits, cycle),
+            Err("\"GRAPHQL_VALIDATION_FAILED\"".into())
+        );
+        assert_eq!(
+            inspect(&limits, "{ a b c }"),
+            Err("\"TOO_MANY_ROOT_FIELDS\"".into())
+        );
+        assert_eq!(
+            inspect(&limits, "{ ... on Query { __schema { types { name } } } }"),
+            Err("\"INTROSPECTION_DISABLED\"".into())
+        );
+        assert_eq!(inspect(&limits, "{ __typename }"), Ok(()));
+    }
+}
