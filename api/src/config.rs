@@ -2,11 +2,13 @@
 //! present), which override defaults. Everything is validated before anything starts.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
 use crate::graphql::QueryLimits;
+use crate::http::client::TrustedProxies;
 
 /// The embedded default: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dermis.db?mode=rwc";
@@ -35,6 +37,16 @@ pub enum ConfigError {
     Zero {
         /// The setting.
         name: &'static str,
+    },
+    /// A list setting has an entry that does not parse.
+    #[error("invalid {name} entry {value:?}: {expected}")]
+    InvalidEntry {
+        /// The setting.
+        name: &'static str,
+        /// The entry.
+        value: String,
+        /// What is expected instead.
+        expected: &'static str,
     },
     /// The bind address is not `HOST:PORT`.
     #[error("invalid DERMIS_BIND {value:?}: {reason} (expected HOST:PORT, e.g. 127.0.0.1:8080)")]
@@ -171,8 +183,103 @@ pub struct ServeArgs {
     /// The login throttle's window, in seconds.
     #[arg(long, env = "DERMIS_LOGIN_WINDOW", default_value_t = 15 * 60)]
     pub login_window: u64,
+    /// Log GraphQL operations slower than this, in milliseconds, at `warn`.
+    #[arg(long, env = "DERMIS_SLOW_OPERATION_MS", default_value_t = 500)]
+    pub slow_operation_ms: u64,
+    /// On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds.
+    #[arg(long, env = "DERMIS_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    pub shutdown_timeout: u64,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub traffic: TrafficArgs,
+}
+
+/// Who may call, how often, and from where (rate limit, proxies, CORS).
+#[derive(Debug, Clone, Args)]
+pub struct TrafficArgs {
+    /// Sustained requests per second allowed per client address (0 switches the limit off).
+    #[arg(long, env = "DERMIS_RATE_LIMIT_PER_SECOND", default_value_t = 100)]
+    pub rate_limit_per_second: u32,
+    /// Requests a client may send at once above the sustained rate.
+    #[arg(long, env = "DERMIS_RATE_LIMIT_BURST", default_value_t = 300)]
+    pub rate_limit_burst: u32,
+    /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDR ranges, comma-separated.
+    #[arg(long, env = "DERMIS_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
+    /// Origins allowed to call the API from a browser (comma-separated, or `*`); none by default.
+    #[arg(long, env = "DERMIS_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+}
+
+/// Validated [`TrafficArgs`].
+#[derive(Debug, Clone)]
+pub struct TrafficSettings {
+    /// Requests per second and burst per client, `None` when switched off.
+    pub rate_limit: Option<(NonZeroU32, NonZeroU32)>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Origins allowed by CORS.
+    pub cors: CorsOrigins,
+}
+
+/// The origins CORS allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Any origin (`*`): fine for a public read API, since credentials are bearer tokens.
+    Any,
+    /// These origins exactly (`https://example.com`); none by default.
+    List(Vec<String>),
+}
+
+impl TrafficArgs {
+    /// Validates the rate limit, the proxy list and the origins.
+    pub fn settings(&self) -> Result<TrafficSettings, ConfigError> {
+        let rate_limit = NonZeroU32::new(self.rate_limit_per_second).map(|rate| {
+            let burst = NonZeroU32::new(self.rate_limit_burst.max(rate.get())).unwrap_or(rate);
+            (rate, burst)
+        });
+        let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies).map_err(|value| {
+            ConfigError::InvalidEntry {
+                name: "DERMIS_TRUSTED_PROXIES",
+                value,
+                expected: "an IP address or a CIDR range such as 10.0.0.0/8",
+            }
+        })?;
+        Ok(TrafficSettings {
+            rate_limit,
+            trusted_proxies,
+            cors: parse_origins(&self.cors_origins)?,
+        })
+    }
+}
+
+fn parse_origins(list: &str) -> Result<CorsOrigins, ConfigError> {
+    let entries: Vec<&str> = list
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if entries == ["*"] {
+        return Ok(CorsOrigins::Any);
+    }
+    entries
+        .into_iter()
+        .map(|entry| {
+            let invalid = || ConfigError::InvalidEntry {
+                name: "DERMIS_CORS_ORIGINS",
+                value: entry.to_owned(),
+                expected: "an origin such as https://www.example.com (scheme, host, optional port; no path), or * alone",
+            };
+            let url = url::Url::parse(entry).map_err(|_| invalid())?;
+            let origin = url.origin().ascii_serialization();
+            if !matches!(url.scheme(), "http" | "https") || origin != entry.trim_end_matches('/') {
+                return Err(invalid());
+            }
+            Ok(origin)
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(CorsOrigins::List)
 }
 
 /// Query limits (see `graphql::limits`); the defaults suit the admin UI and typical
@@ -244,6 +351,12 @@ pub struct ServeSettings {
     pub auth: crate::auth::AuthSettings,
     /// What a query may cost.
     pub limits: QueryLimits,
+    /// Rate limit, trusted proxies, CORS.
+    pub traffic: TrafficSettings,
+    /// Operations slower than this are logged at `warn`.
+    pub slow_operation: Duration,
+    /// How long in-flight requests may take to finish at shutdown.
+    pub shutdown_timeout: Duration,
 }
 
 impl ServeArgs {
@@ -296,6 +409,9 @@ impl ServeArgs {
             jwt_secret,
             auth,
             limits: self.limits.settings()?,
+            traffic: self.traffic.settings()?,
+            slow_operation: Duration::from_millis(self.slow_operation_ms),
+            shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
         })
     }
 }
@@ -355,6 +471,27 @@ mod tests {
             .expect_err("mysql");
         assert!(!err.to_string().contains("secret"), "{err}");
         assert!(db(Some("postgres://")).settings().is_err());
+    }
+
+    #[test]
+    fn origins_must_be_bare_origins() {
+        assert_eq!(parse_origins("").ok(), Some(CorsOrigins::List(vec![])));
+        assert_eq!(parse_origins(" * ").ok(), Some(CorsOrigins::Any));
+        assert_eq!(
+            parse_origins("https://a.example, http://localhost:3000/").ok(),
+            Some(CorsOrigins::List(vec![
+                "https://a.example".into(),
+                "http://localhost:3000".into()
+            ]))
+        );
+        for bad in [
+            "a.example",
+            "https://a.example/path",
+            "ftp://a.example",
+            "*, https://a.example",
+        ] {
+            assert!(parse_origins(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, DefaultHeaders};
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::auth::{Auth, setup, tokens};
@@ -13,7 +13,8 @@ use crate::config::ServeSettings;
 use crate::content::seed::{self, SeedError};
 use crate::db::{self, DbSetupError};
 use crate::graphql::build_schema;
-use crate::http::{self, AppState};
+use crate::http::rate_limit::RateLimiter;
+use crate::http::{self, AppState, cors, observe, rate_limit};
 use crate::metrics::Metrics;
 
 /// The server could not start.
@@ -43,6 +44,7 @@ pub struct Application {
     server: Server,
     local_addr: SocketAddr,
     setup_code: Option<String>,
+    db: sea_orm::DatabaseConnection,
 }
 
 impl Application {
@@ -69,29 +71,43 @@ impl Application {
             addr: settings.bind,
             source,
         })?;
+        let traffic = settings.traffic.clone();
         let state = web::Data::new(AppState {
             schema: build_schema(db.clone(), auth.clone(), &settings.limits),
             limits: settings.limits.clone(),
             max_body_bytes: settings.max_body_bytes,
+            rate_limiter: traffic
+                .rate_limit
+                .map(|(rate, burst)| Arc::new(RateLimiter::new(rate, burst))),
+            trusted_proxies: traffic.trusted_proxies.clone(),
+            slow_operation: settings.slow_operation,
+            db_max_connections: settings.database.max_connections,
             auth,
-            db,
+            db: db.clone(),
             metrics,
             graphiql: settings.graphiql,
         });
         let max_body = settings.max_body_bytes;
+        // Outermost last: every request gets its id and client first, CORS answers
+        // preflights, then the rate limiter decides before any handler runs.
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
+                .configure(http::routes)
+                .wrap(from_fn(rate_limit::limit))
+                .wrap(cors::cors(&traffic.cors))
                 .wrap(Compress::default())
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
                         .add(("Referrer-Policy", "no-referrer")),
                 )
-                .configure(http::routes)
+                .wrap(from_fn(observe::observe))
         })
-        .shutdown_timeout(30);
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        // actix treats SIGINT as a forced stop; Dermis stops gracefully on both.
+        .disable_signals();
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
@@ -106,6 +122,7 @@ impl Application {
             server,
             local_addr,
             setup_code,
+            db,
         })
     }
 
@@ -119,8 +136,58 @@ impl Application {
         self.setup_code.as_deref()
     }
 
-    /// Serves until SIGINT/SIGTERM, then finishes in-flight requests.
+    /// Serves until SIGINT/SIGTERM; then stops accepting, lets in-flight requests finish
+    /// within the shutdown timeout (a second signal stops at once), and closes the
+    /// database pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let handle = self.server.handle();
+        let mut server = std::pin::pin!(self.server);
+        let served = tokio::select! {
+            served = &mut server => served,
+            signal = shutdown_signal() => {
+                tracing::info!("{signal} received: no new connections; finishing requests in flight");
+                // The server's own future processes the stop, so it keeps being polled.
+                let graceful = handle.clone();
+                tokio::spawn(async move { graceful.stop(true).await });
+                tokio::spawn(async move {
+                    let signal = shutdown_signal().await;
+                    tracing::warn!("{signal} received again: stopping now");
+                    handle.stop(false).await;
+                });
+                server.await
+            }
+        };
+        tracing::info!("HTTP server stopped; closing the database pool");
+        if let Err(error) = self.db.close().await {
+            tracing::warn!(%error, "closing the database pool failed");
+        }
+        tracing::info!("shutdown complete");
+        served
+    }
+}
+
+/// Waits for SIGTERM or SIGINT (Ctrl-C); names the one that came.
+async fn shutdown_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            },
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+                "SIGINT"
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "Ctrl-C"
     }
 }

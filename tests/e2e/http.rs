@@ -109,7 +109,7 @@ on_both_databases! {
         assert_eq!(response.json::<Value>().await.expect("JSON"), json!({ "status": "ready" }));
 
         let metrics = get("/metrics").await.expect("metrics").text().await.unwrap_or_default();
-        assert!(metrics.contains("# TYPE dermis_sql_statements_total counter"), "{metrics}");
+        assert!(metrics.contains("# TYPE dermis_sql_statements counter"), "{metrics}");
 
         let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
         let response = client.get(server.url("/admin")).send().await.expect("admin");

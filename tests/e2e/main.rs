@@ -11,9 +11,12 @@ mod errors;
 mod guards;
 mod http;
 mod limits;
+mod observability;
 mod read_api;
 mod sample_content;
 mod schema_contract;
+mod shutdown;
+mod traffic;
 mod visibility;
 
 use serde_json::{Value, json};

@@ -560,18 +560,50 @@ impl TestServer {
         body["errors"][0].clone()
     }
 
-    /// The server's SQL statement counter, from `/metrics`.
-    pub async fn sql_statements(&self) -> u64 {
-        let text = self
-            .client
+    /// The text of `/metrics`.
+    pub async fn metrics(&self) -> String {
+        self.client
             .get(self.url("/metrics"))
             .send()
             .await
             .expect("GET /metrics")
             .text()
             .await
-            .expect("metrics text");
-        text.lines()
+            .expect("metrics text")
+    }
+
+    /// Sends the server process a signal (`"TERM"`, `"INT"`, `"KILL"`).
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -{signal} failed");
+    }
+
+    /// Waits up to `timeout` for the process to exit; its exit code (`None` when killed
+    /// by a signal), or `Err(())` when it is still running.
+    pub async fn wait_for_exit(&mut self, timeout: Duration) -> Result<Option<i32>, ()> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Let the log reader catch up with the last lines.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return Ok(status.code());
+            }
+            if std::time::Instant::now() >= deadline {
+                return Err(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The server's SQL statement counter, from `/metrics`.
+    pub async fn sql_statements(&self) -> u64 {
+        self.metrics()
+            .await
+            .lines()
             .find_map(|line| line.strip_prefix("dermis_sql_statements_total "))
             .and_then(|n| n.trim().parse().ok())
             .expect("dermis_sql_statements_total in /metrics")

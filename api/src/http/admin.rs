@@ -35,5 +35,7 @@ pub async fn asset(path: web::Path<String>) -> HttpResponse {
             "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
              connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ))
+        // For browsers that predate `frame-ancestors`.
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         .body(file.data.into_owned())
 }

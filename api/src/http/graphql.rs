@@ -19,8 +19,10 @@ use async_graphql::{Request, Variables};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::observe::OperationInfo;
 use crate::auth::Viewer;
 use crate::graphql::RequestContext;
+use crate::metrics::Outcome;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const APPLICATION_JSON: &str = "application/json";
@@ -158,8 +160,36 @@ impl Params {
     }
 }
 
+/// Marks an early refusal (a 4xx before the operation was read) for logs and metrics.
+fn tag_refusal(mut response: HttpResponse) -> HttpResponse {
+    if response.status().is_client_error() && response.extensions().get::<OperationInfo>().is_none()
+    {
+        response.extensions_mut().insert(OperationInfo {
+            name: None,
+            outcome: Outcome::Refused,
+        });
+    }
+    response
+}
+
+/// Marks a response with its operation and outcome.
+fn tag(mut response: HttpResponse, name: Option<String>, outcome: Outcome) -> HttpResponse {
+    response
+        .extensions_mut()
+        .insert(OperationInfo { name, outcome });
+    response
+}
+
 /// `POST /graphql`.
 pub async fn post(
+    req: HttpRequest,
+    payload: web::Payload,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    tag_refusal(read_post(req, payload, state).await)
+}
+
+async fn read_post(
     req: HttpRequest,
     payload: web::Payload,
     state: web::Data<AppState>,
@@ -225,6 +255,10 @@ pub async fn post(
 
 /// `GET /graphql`: a query in the URL, or GraphiQL for a browser.
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    tag_refusal(read_get(req, state).await)
+}
+
+async fn read_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let Ok(pairs) = web::Query::<Vec<(String, String)>>::from_query(req.query_string()) else {
         return bad_request("the query string is malformed", ResponseType::Json);
     };
@@ -372,7 +406,6 @@ async fn execute(
     ) {
         Ok(document) => document,
         Err(errors) => {
-            state.metrics.record_graphql(true);
             let errors = errors
                 .iter()
                 .map(|e| {
@@ -382,9 +415,23 @@ async fn execute(
                     )
                 })
                 .collect();
-            return respond(None, errors, None, response_type);
+            return tag(
+                respond(None, errors, None, response_type),
+                params.operation_name,
+                Outcome::Refused,
+            );
         }
     };
+    // For logs and metrics: the name sent, else the name of the document's only operation.
+    let operation_name = params
+        .operation_name
+        .clone()
+        .or_else(|| match &document.operations {
+            DocumentOperations::Multiple(ops) if ops.len() == 1 => {
+                ops.keys().next().map(|name| name.to_string())
+            }
+            _ => None,
+        });
     let mut request = Request::new(params.query);
     request.set_parsed_query(document);
     if let Some(variables) = params.variables {
@@ -403,7 +450,7 @@ async fn execute(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
-    let client = req.peer_addr().map(|addr| addr.ip().to_string());
+    let client = super::client::ClientAddr::of(req).map(|addr| addr.to_string());
     let context = RequestContext::new(state.db.clone(), viewer, client);
     let idle = context.idle.clone();
     let response = idle
@@ -413,13 +460,12 @@ async fn execute(
     let request_error = !response.errors.is_empty()
         && response.data == async_graphql::Value::Null
         && response.errors.iter().all(|e| e.path.is_empty());
-    state.metrics.record_graphql(request_error);
     let default_code = if request_error {
         "GRAPHQL_VALIDATION_FAILED"
     } else {
         "INTERNAL_SERVER_ERROR"
     };
-    let errors = response
+    let errors: Vec<Value> = response
         .errors
         .iter()
         .map(|e| normalize_error(serde_json::to_value(e).unwrap_or(Value::Null), default_code))
@@ -428,7 +474,28 @@ async fn execute(
         (!request_error).then(|| serde_json::to_value(&response.data).unwrap_or(Value::Null));
     let extensions = (!response.extensions.is_empty())
         .then(|| serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
-    respond(data, errors, extensions, response_type)
+    let outcome = outcome(request_error, &errors);
+    tag(
+        respond(data, errors, extensions, response_type),
+        operation_name,
+        outcome,
+    )
+}
+
+/// How an executed request ended, from its (normalised) errors.
+fn outcome(request_error: bool, errors: &[Value]) -> Outcome {
+    let internal = errors
+        .iter()
+        .any(|e| e["extensions"]["code"] == "INTERNAL_SERVER_ERROR");
+    if internal {
+        Outcome::Failed
+    } else if request_error {
+        Outcome::Refused
+    } else if errors.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::Partial
+    }
 }
 
 /// Gives an error without a code `default_code`; an unexpected resolver error also gets

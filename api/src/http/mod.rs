@@ -2,8 +2,11 @@
 
 pub mod admin;
 pub mod client;
+pub mod cors;
 pub mod graphql;
 pub mod health;
+pub mod observe;
+pub mod rate_limit;
 
 use std::sync::Arc;
 
@@ -29,6 +32,14 @@ pub struct AppState {
     pub limits: crate::graphql::QueryLimits,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Per-client rate limit, when switched on.
+    pub rate_limiter: Option<Arc<rate_limit::RateLimiter>>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: client::TrustedProxies,
+    /// GraphQL operations slower than this are logged at `warn`.
+    pub slow_operation: std::time::Duration,
+    /// The pool's configured size, for `/metrics`.
+    pub db_max_connections: u32,
 }
 
 /// Registers every route.
@@ -48,6 +59,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render())
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(state.metrics.render(&state.db, state.db_max_connections))
 }
