@@ -2,10 +2,9 @@
 //! admin-only one refuses an editor. The mutations come from introspection, so a new
 //! mutation without a guard fails this test.
 
-use std::collections::HashMap;
-
+use dermis_tests::schema::{Introspection, call_document};
 use dermis_tests::{Session, TestServer, on_both_databases};
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Mutations anyone may call.
 const PUBLIC: [&str; 3] = ["login", "refreshSession", "createFirstAdmin"];
@@ -19,113 +18,31 @@ const ADMIN_ONLY: [&str; 4] = [
     "resetPassword",
 ];
 
-const TYPE_REF: &str =
-    "kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } }";
-
-/// A well-typed value for a required argument, built from introspection.
-fn dummy(ty: &Value, types: &HashMap<String, Value>) -> Value {
-    match ty["kind"].as_str().unwrap_or_default() {
-        "NON_NULL" => dummy(&ty["ofType"], types),
-        "LIST" => json!([]),
-        "ENUM" => types[ty["name"].as_str().unwrap_or_default()]["enumValues"][0]["name"].clone(),
-        "INPUT_OBJECT" => {
-            let def = &types[ty["name"].as_str().unwrap_or_default()];
-            let mut object = serde_json::Map::new();
-            for field in def["inputFields"].as_array().into_iter().flatten() {
-                if field["type"]["kind"] == "NON_NULL" {
-                    object.insert(
-                        field["name"].as_str().unwrap_or_default().to_owned(),
-                        dummy(&field["type"], types),
-                    );
-                }
-            }
-            Value::Object(object)
-        }
-        _ => match ty["name"].as_str().unwrap_or_default() {
-            "Int" => json!(1),
-            "Float" => json!(1.5),
-            "Boolean" => json!(false),
-            "ID" => json!("1"),
-            _ => json!("x"),
-        },
-    }
-}
-
-/// The type's name as written in a variable declaration.
-fn type_name(ty: &Value) -> String {
-    match ty["kind"].as_str().unwrap_or_default() {
-        "NON_NULL" => format!("{}!", type_name(&ty["ofType"])),
-        "LIST" => format!("[{}]", type_name(&ty["ofType"])),
-        _ => ty["name"].as_str().unwrap_or_default().to_owned(),
-    }
-}
-
 /// Calls every field of `root` with dummy arguments as `session`; returns name -> error code.
 async fn call_all(
     server: &TestServer,
     root: &str,
     session: Option<&Session>,
 ) -> Vec<(String, String, String)> {
-    let introspection = server
-        .query(
-            &format!(
-                "{{ __schema {{ {root}Type {{ fields {{ name type {{ {TYPE_REF} }} args {{ name type {{ {TYPE_REF} }} }} }} }}
-                   types {{ name kind enumValues {{ name }} inputFields {{ name type {{ {TYPE_REF} }} }} }} }} }}"
-            ),
-            json!({}),
-        )
-        .await;
-    let types: HashMap<String, Value> = introspection["__schema"]["types"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|t| (t["name"].as_str().unwrap_or_default().to_owned(), t.clone()))
-        .collect();
+    let schema = Introspection::load(server, root, None).await;
     let keyword = if root == "mutation" {
         "mutation"
     } else {
         "query"
     };
     let mut codes = Vec::new();
-    for field in introspection["__schema"][format!("{root}Type")]["fields"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
+    for field in &schema.fields {
         let name = field["name"].as_str().unwrap_or_default();
-        let mut declarations = Vec::new();
-        let mut arguments = Vec::new();
+        let mut required = Vec::new();
         let mut variables = serde_json::Map::new();
         for arg in field["args"].as_array().into_iter().flatten() {
-            if arg["type"]["kind"] != "NON_NULL" {
-                continue;
+            if arg["type"]["kind"] == "NON_NULL" {
+                let arg_name = arg["name"].as_str().unwrap_or_default();
+                required.push(arg_name);
+                variables.insert(arg_name.to_owned(), schema.dummy(&arg["type"]));
             }
-            let arg_name = arg["name"].as_str().unwrap_or_default();
-            declarations.push(format!("${arg_name}: {}", type_name(&arg["type"])));
-            arguments.push(format!("{arg_name}: ${arg_name}"));
-            variables.insert(arg_name.to_owned(), dummy(&arg["type"], &types));
         }
-        let declarations = if declarations.is_empty() {
-            String::new()
-        } else {
-            format!("({})", declarations.join(", "))
-        };
-        let arguments = if arguments.is_empty() {
-            String::new()
-        } else {
-            format!("({})", arguments.join(", "))
-        };
-        // Objects, interfaces and unions need a selection; scalars and enums take none.
-        let mut returns = &field["type"];
-        while returns["ofType"].is_object() {
-            returns = &returns["ofType"];
-        }
-        let selection = if matches!(returns["kind"].as_str(), Some("SCALAR" | "ENUM")) {
-            ""
-        } else {
-            "{ __typename }"
-        };
-        let document = format!("{keyword} Probe{declarations} {{ {name}{arguments} {selection} }}");
+        let document = call_document(keyword, field, &required);
         let (_, body) = server
             .post_as(
                 session.map(|s| s.access.as_str()),

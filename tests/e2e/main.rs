@@ -3,6 +3,7 @@
 //! `DERMIS_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 mod auth;
+mod bad_input;
 mod cli;
 mod database;
 mod dataloaders;

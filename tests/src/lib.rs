@@ -12,6 +12,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+pub mod schema;
+
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 
@@ -161,6 +163,44 @@ impl TestDb {
         Database::connect(&self.url)
             .await
             .expect("connect to test database")
+    }
+
+    /// Row counts and version sums of every table that holds content, users, sessions or
+    /// settings: equal fingerprints mean nothing was written (login failures, which a
+    /// refused login records on purpose, are left out).
+    pub async fn fingerprint(&self) -> Vec<(String, i64, i64)> {
+        let db = self.connect().await;
+        let mut out = Vec::new();
+        for (table, sum) in [
+            ("topics", "version"),
+            ("conditions", "version"),
+            ("side_effects", "version"),
+            ("topic_conditions", "position"),
+            ("topic_side_effects", "position"),
+            ("revisions", "version"),
+            ("users", "token_version"),
+            ("sessions", "token_version"),
+            ("settings", "0"),
+        ] {
+            let sql = format!(
+                "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM({sum}), 0) AS BIGINT) FROM {table}"
+            );
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    sql,
+                ))
+                .await
+                .expect("fingerprint query")
+                .expect("one row");
+            out.push((
+                table.to_owned(),
+                row.try_get_by_index::<i64>(0).expect("count"),
+                row.try_get_by_index::<i64>(1).expect("sum"),
+            ));
+        }
+        let _ = db.close().await;
+        out
     }
 }
 

@@ -33,6 +33,14 @@ pub struct Issued {
     pub user: user::Model,
 }
 
+/// Whether `token` has the shape of [`random_token`]'s output (43 URL-safe characters).
+fn well_formed(token: &str) -> bool {
+    token.len() == 43
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// 32 random bytes, URL-safe base64.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -103,6 +111,9 @@ async fn revoke_family(db: &DatabaseConnection, family_id: &str) -> ApiResult<()
 
 /// Exchanges a refresh token for new tokens; reuse of an exchanged token revokes the family.
 pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> ApiResult<Issued> {
+    if !well_formed(token) {
+        return Err(invalid());
+    }
     let Some(row) = session::Entity::find()
         .filter(session::Column::TokenHash.eq(token_hash(token)))
         .one(db)
@@ -151,6 +162,12 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> ApiRe
 /// Ends the session the refresh token belongs to (its whole family). Tokens of other
 /// users and unknown tokens are ignored, so logout never reveals anything.
 pub async fn logout(db: &DatabaseConnection, user_id: i32, token: &str) -> ApiResult<()> {
+    if !well_formed(token) {
+        return Err(ApiError::bad_input(
+            "input.refreshToken",
+            "this is not a refresh token",
+        ));
+    }
     if let Some(row) = session::Entity::find()
         .filter(session::Column::TokenHash.eq(token_hash(token)))
         .filter(session::Column::UserId.eq(user_id))
@@ -160,4 +177,17 @@ pub async fn logout(db: &DatabaseConnection, user_id: i32, token: &str) -> ApiRe
         revoke_family(db, &row.family_id).await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issued_tokens_are_well_formed_and_garbage_is_not() {
+        assert!(well_formed(&random_token()));
+        assert!(!well_formed("short"));
+        assert!(!well_formed(&"x".repeat(200_000)));
+        assert!(!well_formed(&format!("{}=", &random_token()[1..])));
+    }
 }

@@ -232,7 +232,9 @@ pub async fn login(
     password_attempt: String,
     client: Option<&str>,
 ) -> ApiResult<sessions::Issued> {
-    let email = email.trim().to_lowercase();
+    // Something that is not an email address cannot be an account: saying so reveals
+    // nothing, and keeps megabytes of "email" out of the throttle table.
+    let email = normalize_email(email, "input.email")?;
     let keys = throttle::keys(&email, client);
     throttle::check(db, &auth.settings.throttle, &keys).await?;
     let user = by_email(db, &email).await?.filter(|user| user.active);

@@ -16,9 +16,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+use async_graphql::Value as ConstValue;
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+    Directive, DocumentOperations, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
 };
 use async_graphql::{ErrorExtensionValues, Name, ServerError, ValidationResult};
 use serde_json::{Map, Value};
@@ -138,6 +140,9 @@ pub enum QueryRefused {
     /// A fragment spreads itself, directly or through others.
     #[error("fragment \"{0}\" spreads itself")]
     FragmentCycle(String),
+    /// `@skip`/`@include` with an `if` that is not a Boolean (async-graphql ignores it).
+    #[error("the argument \"if\" of @{0} must be a Boolean or a variable")]
+    ConditionNotBoolean(String),
 }
 
 impl QueryRefused {
@@ -146,7 +151,7 @@ impl QueryRefused {
         match self {
             Self::OverLimit { limit, .. } => limit.code(),
             Self::IntrospectionDisabled => "INTROSPECTION_DISABLED",
-            Self::FragmentCycle(_) => "GRAPHQL_VALIDATION_FAILED",
+            Self::FragmentCycle(_) | Self::ConditionNotBoolean(_) => "GRAPHQL_VALIDATION_FAILED",
         }
     }
 
@@ -218,6 +223,7 @@ impl QueryLimits {
         })?;
         if let Some(operation) = select_operation(&document, operation_name) {
             self.check_shape(&document, operation).map_err(refused)?;
+            required_variables(operation, variables)?;
         }
         Ok(document)
     }
@@ -251,6 +257,46 @@ impl QueryLimits {
 }
 
 /// The operation a request runs: the named one, or the only one.
+/// Variable coercion's first rule, which async-graphql leaves to execution time (where it
+/// surfaces as a field error without a code): a variable of a non-null type without a
+/// default must be given, and not as `null`. A request error, like every other variable
+/// error, with the code `GRAPHQL_VALIDATION_FAILED`.
+fn required_variables(
+    operation: &OperationDefinition,
+    variables: Option<&Map<String, Value>>,
+) -> Result<(), Vec<ServerError>> {
+    let errors: Vec<ServerError> = operation
+        .variable_definitions
+        .iter()
+        .filter(|definition| {
+            let definition = &definition.node;
+            !definition.var_type.node.nullable
+                && definition.default_value.is_none()
+                && variables
+                    .and_then(|v| v.get(definition.name.node.as_str()))
+                    .is_none_or(Value::is_null)
+        })
+        .map(|definition| {
+            let mut error = ServerError::new(
+                format!(
+                    "variable \"${}\" of required type \"{}\" was not provided",
+                    definition.node.name.node, definition.node.var_type.node
+                ),
+                Some(definition.pos),
+            );
+            let mut extensions = ErrorExtensionValues::default();
+            extensions.set("code", "GRAPHQL_VALIDATION_FAILED");
+            error.extensions = Some(extensions);
+            error
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 fn select_operation<'a>(
     document: &'a ExecutableDocument,
     operation_name: Option<&str>,
@@ -307,6 +353,26 @@ fn bracket_depth(query: &str) -> usize {
     deepest
 }
 
+/// Refuses `@skip(if: "yes")` and the like: `if` must be a Boolean literal or a variable.
+fn conditions_are_boolean(directives: &[Positioned<Directive>]) -> Result<(), QueryRefused> {
+    for directive in directives {
+        let name = directive.node.name.node.as_str();
+        if !matches!(name, "skip" | "include") {
+            continue;
+        }
+        if let Some(value) = directive.node.get_argument("if")
+            && value
+                .node
+                .clone()
+                .into_const()
+                .is_some_and(|constant| !matches!(constant, ConstValue::Boolean(_)))
+        {
+            return Err(QueryRefused::ConditionNotBoolean(name.to_owned()));
+        }
+    }
+    Ok(())
+}
+
 /// The size of a selection set with its fragments expanded.
 #[derive(Debug, Clone, Copy, Default)]
 struct Shape {
@@ -333,6 +399,7 @@ impl<'a> Walker<'a> {
     fn selection_set(&mut self, set: &'a SelectionSet) -> Result<Shape, QueryRefused> {
         let mut shape = Shape::default();
         for selection in &set.items {
+            conditions_are_boolean(selection.node.directives())?;
             match &selection.node {
                 Selection::Field(field) => {
                     let children = self.selection_set(&field.node.selection_set.node)?;

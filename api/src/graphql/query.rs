@@ -99,7 +99,16 @@ fn status_filter(
         return Ok((Visibility::PublishedOnly, None));
     };
     let (request, _) = request(ctx)?;
-    let statuses: Vec<entity::ContentStatus> = status.into_iter().map(Into::into).collect();
+    // Three statuses exist; a long list is a mistake (duplicates are harmless and dropped).
+    if status.len() > validate::MAX_ITEMS {
+        return Err(ApiError::bad_input(
+            "filter.status",
+            format!("at most {} statuses", validate::MAX_ITEMS),
+        ));
+    }
+    let mut statuses: Vec<entity::ContentStatus> = status.into_iter().map(Into::into).collect();
+    statuses.sort_by_key(|s| *s as u8);
+    statuses.dedup();
     let drafts = statuses
         .iter()
         .any(|s| *s != entity::ContentStatus::Published)
@@ -142,6 +151,7 @@ async fn named_page<E: Document>(
             select = query::search::<E>(select, text)?;
         }
         if let Some(slug) = filter.topic.as_deref() {
+            validate::max_chars(slug, "filter.topic", validate::MAX_SLUG)?;
             select = query::linked_to::<E>(select, &link, slug, visibility);
         }
         Ok(select)
@@ -161,7 +171,11 @@ async fn lookup<E: Document>(
     let (request, db) = request(ctx)?;
     let visibility = drafts_visibility(preview, request.viewer.is_editor())?;
     let found = match (slug, id) {
-        (Some(slug), None) => query::find_by_slug::<E>(db, &slug, visibility).await?,
+        (Some(slug), None) => {
+            // No slug is longer; a longer one is a mistake, not a miss.
+            validate::max_chars(&slug, "slug", validate::MAX_SLUG)?;
+            query::find_by_slug::<E>(db, &slug, visibility).await?
+        }
         (None, Some(id)) => {
             let id = validate::id(&id, "id")?;
             query::visible::<E>(E::find(), visibility)
@@ -238,10 +252,12 @@ impl QueryRoot {
                 select = query::search::<topic::Entity>(select, text)?;
             }
             if let Some(slug) = filter.condition.as_deref() {
+                validate::max_chars(slug, "filter.condition", validate::MAX_SLUG)?;
                 let link = LinkSide::topic_to_condition();
                 select = query::linked_to::<topic::Entity>(select, &link, slug, visibility);
             }
             if let Some(slug) = filter.side_effect.as_deref() {
+                validate::max_chars(slug, "filter.sideEffect", validate::MAX_SLUG)?;
                 let link = LinkSide::topic_to_side_effect();
                 select = query::linked_to::<topic::Entity>(select, &link, slug, visibility);
             }

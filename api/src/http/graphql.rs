@@ -498,20 +498,43 @@ fn outcome(request_error: bool, errors: &[Value]) -> Outcome {
     }
 }
 
-/// Gives an error without a code `default_code`; an unexpected resolver error also gets
-/// its message masked (the original goes to the log).
+/// How async-graphql words the errors it raises while coercing an argument at execution
+/// time (values its validation lets through, such as a string for an input object). Every
+/// resolver error of Dermis carries a code, so an uncoded error with one of these messages is
+/// the caller's input, not a fault.
+const INPUT_COERCION_PREFIXES: [&str; 3] = [
+    "Failed to parse \"",
+    "Invalid value for argument",
+    "Expected input type \"",
+];
+
+/// Gives an error without a code `default_code`, or `BAD_USER_INPUT` when it is an argument
+/// that failed to coerce; an unexpected resolver error also gets its message masked (the
+/// original goes to the log).
 fn normalize_error(mut error: Value, default_code: &str) -> Value {
     let Some(object) = error.as_object_mut() else {
         return json!({ "message": "Internal server error", "extensions": { "code": "INTERNAL_SERVER_ERROR" } });
     };
+    let coercion = object
+        .get("message")
+        .and_then(Value::as_str)
+        .is_some_and(|m| {
+            INPUT_COERCION_PREFIXES.iter().any(|p| m.starts_with(p))
+                || m.contains("(occurred while parsing \"")
+        });
     let extensions = object
         .entry("extensions")
         .or_insert_with(|| Value::Object(Map::new()));
     if let Some(extensions) = extensions.as_object_mut()
         && !extensions.contains_key("code")
     {
-        extensions.insert("code".into(), Value::String(default_code.to_owned()));
-        if default_code == "INTERNAL_SERVER_ERROR" {
+        let code = if coercion && default_code == "INTERNAL_SERVER_ERROR" {
+            "BAD_USER_INPUT"
+        } else {
+            default_code
+        };
+        extensions.insert("code".into(), Value::String(code.to_owned()));
+        if code == "INTERNAL_SERVER_ERROR" {
             let original = object.insert("message".into(), json!("Internal server error"));
             tracing::error!(error = ?original, "unexpected GraphQL field error");
         }
