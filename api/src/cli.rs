@@ -9,7 +9,7 @@ use migration::{Migrator, MigratorTrait};
 use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
 use crate::content::seed;
 use crate::startup::Application;
-use crate::{db, graphql, telemetry};
+use crate::{backup, db, graphql, telemetry};
 
 /// Dermis: a GraphQL content API about skin procedures, with an admin CMS.
 #[derive(Debug, Parser)]
@@ -40,6 +40,22 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Write all content, links, revisions and users (password hashes only) as one JSON
+    /// document, for backups and moves between databases.
+    Export {
+        /// Where to write it; default: standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+    /// Load an export into an empty database (migrated first), all or nothing.
+    Import {
+        /// The export file; `-` reads standard input.
+        file: PathBuf,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
     /// Manage users. Passwords are read from a prompt, or from the first line of standard
     /// input when it is not a terminal; never from the command line.
     User {
@@ -150,6 +166,8 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::User { action, database } => user(action, database).await,
+        Command::Export { output, database } => export(output, database).await,
+        Command::Import { file, database } => import(file, database).await,
     }
 }
 
@@ -178,10 +196,7 @@ async fn user(action: UserAction, database: DatabaseArgs) -> Result<(), Failure>
     use crate::errors::ApiError;
     telemetry::init(LogFormat::Human);
     let settings = database.settings().map_err(Failure::config)?;
-    let conn = db::connect(&settings, None)
-        .await
-        .map_err(Failure::runtime)?;
-    db::migrate(&conn).await.map_err(Failure::runtime)?;
+    let conn = open_migrated(&settings).await?;
     // Input errors are the caller's (exit 2); anything else is a runtime failure.
     let fail = |err: ApiError| match err {
         ApiError::BadUserInput { .. } | ApiError::NotFound(_) => Failure::config(err),
@@ -305,14 +320,64 @@ async fn seed(file: Option<PathBuf>, database: DatabaseArgs) -> Result<(), Failu
         None => seed::SAMPLE.to_owned(),
     };
     let data = seed::parse(&json).map_err(Failure::config)?;
-    let conn = db::connect(&settings, None)
-        .await
-        .map_err(Failure::runtime)?;
-    db::migrate(&conn).await.map_err(Failure::runtime)?;
+    let conn = open_migrated(&settings).await?;
     let report = seed::load(&conn, data).await.map_err(Failure::runtime)?;
     println!(
         "seed: created {} document(s), {} already present (left unchanged)",
         report.created, report.skipped
     );
     Ok(())
+}
+
+async fn export(output: Option<PathBuf>, database: DatabaseArgs) -> Result<(), Failure> {
+    telemetry::init(LogFormat::Human);
+    let settings = database.settings().map_err(Failure::config)?;
+    let conn = open_migrated(&settings).await?;
+    let export = backup::export(&conn).await.map_err(Failure::runtime)?;
+    let json = serde_json::to_string_pretty(&export).map_err(Failure::runtime)?;
+    match &output {
+        Some(path) => std::fs::write(path, json + "\n")
+            .map_err(|err| Failure::runtime(format!("cannot write {}: {err}", path.display())))?,
+        None => println!("{json}"),
+    }
+    eprintln!("exported {}", export.summary());
+    Ok(())
+}
+
+async fn import(file: PathBuf, database: DatabaseArgs) -> Result<(), Failure> {
+    use std::io::Read;
+    telemetry::init(LogFormat::Human);
+    let settings = database.settings().map_err(Failure::config)?;
+    let json = if file.as_os_str() == "-" {
+        let mut json = String::new();
+        std::io::stdin()
+            .read_to_string(&mut json)
+            .map_err(|err| Failure::config(format!("cannot read standard input: {err}")))?;
+        json
+    } else {
+        std::fs::read_to_string(&file)
+            .map_err(|err| Failure::config(format!("cannot read {}: {err}", file.display())))?
+    };
+    let export = backup::Export::parse(&json).map_err(Failure::config)?;
+    let summary = export.summary();
+    let conn = open_migrated(&settings).await?;
+    backup::import(&conn, export)
+        .await
+        .map_err(|err| match err {
+            backup::BackupError::NotEmpty(_) => Failure::config(err),
+            other => Failure::runtime(other),
+        })?;
+    println!("imported {summary}");
+    Ok(())
+}
+
+/// Connects to the configured database and brings its schema up to date.
+async fn open_migrated(
+    settings: &crate::config::DatabaseSettings,
+) -> Result<sea_orm::DatabaseConnection, Failure> {
+    let conn = db::connect(settings, None)
+        .await
+        .map_err(Failure::runtime)?;
+    db::migrate(&conn).await.map_err(Failure::runtime)?;
+    Ok(conn)
 }

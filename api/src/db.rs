@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 use crate::config::{DatabaseSettings, mask_password};
 use crate::metrics::Metrics;
@@ -61,27 +64,57 @@ pub async fn connect(
 /// Applies every pending migration. Returns how many migrations had been applied before,
 /// so the caller can tell a brand-new database (0) from an existing one.
 pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbSetupError> {
-    let applied_before = applied_migrations(db).await?;
-    Migrator::up(db, None)
+    // Several nodes (or a node and a `dermis` command) may start at once on one database:
+    // one transaction holds a lock for the whole run, so the first migrates and the others
+    // wait, then find nothing to do. PostgreSQL: a transaction-scoped advisory lock;
+    // SQLite: `BEGIN IMMEDIATE`, which takes the write lock at once (others wait for it
+    // within the busy timeout). Each migration runs in a savepoint inside.
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    let txn = db
+        .begin_with_options(options)
         .await
         .map_err(DbSetupError::Migrate)?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+            .await
+            .map_err(DbSetupError::Migrate)?;
+    }
+    let applied_before = applied_migrations_in(&txn).await?;
+    Migrator::up(&txn, None)
+        .await
+        .map_err(DbSetupError::Migrate)?;
+    txn.commit().await.map_err(DbSetupError::Migrate)?;
     Ok(applied_before)
 }
 
+/// The PostgreSQL advisory lock key that serialises migrations ("dermis" in ASCII).
+const MIGRATION_LOCK: i64 = 0x0000_6465_726d_6973;
+
 /// The number of migrations already applied (0 on an empty database).
 pub async fn applied_migrations(db: &DatabaseConnection) -> Result<usize, DbSetupError> {
-    match Migrator::get_applied_migrations(db).await {
-        Ok(list) => Ok(list.len()),
-        // No migrations table yet: an empty database.
-        Err(_) if !has_migration_table(db).await? => Ok(0),
-        Err(e) => Err(DbSetupError::Migrate(e)),
-    }
+    applied_migrations_in(db).await
 }
 
-async fn has_migration_table(db: &DatabaseConnection) -> Result<bool, DbSetupError> {
-    let manager = migration::SchemaManager::new(db);
-    manager
+/// [`applied_migrations`] on a connection or inside a transaction. The table is looked up
+/// first: a failing query would abort a PostgreSQL transaction.
+async fn applied_migrations_in<C>(conn: &C) -> Result<usize, DbSetupError>
+where
+    C: ConnectionTrait,
+    for<'c> &'c C: migration::IntoSchemaManagerConnection<'c>,
+{
+    let manager = migration::SchemaManager::new(conn);
+    if !manager
         .has_table("seaql_migrations")
         .await
+        .map_err(DbSetupError::Migrate)?
+    {
+        return Ok(0);
+    }
+    Migrator::get_applied_migrations(conn)
+        .await
+        .map(|list| list.len())
         .map_err(DbSetupError::Migrate)
 }

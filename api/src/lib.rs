@@ -4,6 +4,7 @@
 //! endpoints, [`graphql`] the schema, [`content`] the database reads and writes behind it.
 
 pub mod auth;
+pub mod backup;
 pub mod cli;
 pub mod config;
 pub mod content;

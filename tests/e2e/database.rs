@@ -70,3 +70,30 @@ on_both_databases! {
         }
     }
 }
+
+on_both_databases! {
+    async fn nodes_starting_together_on_a_new_database_migrate_it_once(backend) {
+        let db = std::sync::Arc::new(dermis_tests::TestDb::create(backend).await);
+        let (a, b, c) = tokio::join!(
+            TestServer::serve(db.clone()),
+            TestServer::serve(db.clone()),
+            TestServer::serve(db.clone()),
+        );
+        for node in [&a, &b, &c] {
+            let data = node.query("{ topics { totalCount } }", serde_json::json!({})).await;
+            assert_eq!(data["topics"]["totalCount"], 0);
+        }
+        let conn = db.connect().await;
+        let row = sea_orm::ConnectionTrait::query_one_raw(
+            &conn,
+            sea_orm::Statement::from_string(conn.get_database_backend(), "SELECT CAST(COUNT(*) AS BIGINT) FROM seaql_migrations"),
+        )
+        .await
+        .expect("query")
+        .expect("row");
+        let applied: i64 = row.try_get_by_index(0).expect("count");
+        let listed = a.logs();
+        assert!(applied >= 5, "{applied}");
+        assert!(!listed.contains("ERROR"), "{listed}");
+    }
+}

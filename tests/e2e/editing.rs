@@ -2,7 +2,6 @@
 //! consistent, validation that writes nothing, revisions and restore, drafts for editors.
 
 use dermis_tests::{Session, TestServer, on_both_databases};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 fn code(error: &Value) -> &str {
@@ -19,30 +18,6 @@ const PUBLISH_TOPIC: &str = "mutation($input: PublishTopicInput!) { publishTopic
 const HISTORY: &str =
     "query($type: DocumentType!, $id: ID!) { revisions(documentType: $type, documentId: $id) {
     edges { node { id version message author { email } snapshot } } } }";
-
-/// Rows and version sums of every content table: a fingerprint of all content.
-async fn fingerprint(server: &TestServer) -> Vec<i64> {
-    let db = server.db.connect().await;
-    let mut out = Vec::new();
-    for sql in [
-        "SELECT COUNT(*) AS n FROM topics",
-        "SELECT COALESCE(SUM(version), 0) AS n FROM topics",
-        "SELECT COUNT(*) AS n FROM conditions",
-        "SELECT COALESCE(SUM(version), 0) AS n FROM conditions",
-        "SELECT COUNT(*) AS n FROM side_effects",
-        "SELECT COUNT(*) AS n FROM topic_conditions",
-        "SELECT COUNT(*) AS n FROM topic_side_effects",
-        "SELECT COUNT(*) AS n FROM revisions",
-    ] {
-        let row = db
-            .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-            .await
-            .expect("query")
-            .expect("row");
-        out.push(row.try_get::<i64>("", "n").expect("count"));
-    }
-    out
-}
 
 /// An editor with one draft condition, one draft side effect and a draft topic linking both.
 async fn drafted(server: &TestServer) -> (Session, Value) {
@@ -197,7 +172,7 @@ on_both_databases! {
     async fn invalid_input_is_refused_and_nothing_is_written(backend) {
         let server = TestServer::on(backend).start().await;
         let (editor, topic) = drafted(&server).await;
-        let before = fingerprint(&server).await;
+        let before = server.db.fingerprint().await;
         let id = topic["id"].clone();
         let long = "x".repeat(201);
         let cases = [
@@ -237,7 +212,7 @@ on_both_databases! {
         let error = server.error_as(Some(&editor), UPDATE_TOPIC, json!({ "input": { "id": "424242", "expectedVersion": 1, "title": "Ghost" } })).await;
         assert_eq!(code(&error), "NOT_FOUND");
 
-        assert_eq!(fingerprint(&server).await, before, "refused writes left no trace");
+        assert_eq!(server.db.fingerprint().await, before, "refused writes left no trace");
     }
 }
 

@@ -3,10 +3,12 @@
 //! `DERMIS_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
 mod auth;
+mod backup;
 mod bad_input;
 mod cli;
 mod database;
 mod dataloaders;
+mod durability;
 mod editing;
 mod errors;
 mod guards;

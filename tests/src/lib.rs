@@ -391,6 +391,11 @@ impl TestServer {
         Self::on(backend).sample().start().await
     }
 
+    /// A server on an existing database (one a test prepared, or another server's).
+    pub async fn serve(db: Arc<TestDb>) -> Self {
+        Self::spawn(db, Vec::new(), false).await
+    }
+
     /// Another node on the same database (as behind a load balancer).
     pub async fn another_node(&self, env: &[(&str, &str)]) -> Self {
         let env = env
