@@ -189,6 +189,15 @@ pub struct ServeArgs {
     /// On SIGTERM/SIGINT, how long in-flight requests may take to finish, in seconds.
     #[arg(long, env = "DERMIS_SHUTDOWN_TIMEOUT", default_value_t = 30)]
     pub shutdown_timeout: u64,
+    /// `max-age` of cacheable answers (anonymous `GET` queries), in seconds.
+    #[arg(long, env = "DERMIS_CACHE_MAX_AGE", default_value_t = 30)]
+    pub cache_max_age: u32,
+    /// Memory for the in-process cache of anonymous published reads, in bytes (0: off).
+    #[arg(long, env = "DERMIS_RESPONSE_CACHE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub response_cache_bytes: usize,
+    /// Automatic persisted queries kept per node.
+    #[arg(long, env = "DERMIS_PERSISTED_QUERIES", default_value_t = 1000)]
+    pub persisted_queries: usize,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -357,6 +366,12 @@ pub struct ServeSettings {
     pub slow_operation: Duration,
     /// How long in-flight requests may take to finish at shutdown.
     pub shutdown_timeout: Duration,
+    /// `max-age` of cacheable answers, in seconds.
+    pub cache_max_age: u32,
+    /// Bytes for the response cache (0: off).
+    pub response_cache_bytes: usize,
+    /// Persisted queries kept.
+    pub persisted_queries: usize,
 }
 
 impl ServeArgs {
@@ -412,6 +427,10 @@ impl ServeArgs {
             traffic: self.traffic.settings()?,
             slow_operation: Duration::from_millis(self.slow_operation_ms),
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
+            cache_max_age: self.cache_max_age,
+            response_cache_bytes: self.response_cache_bytes,
+            persisted_queries: positive("DERMIS_PERSISTED_QUERIES", self.persisted_queries as u64)?
+                as usize,
         })
     }
 }

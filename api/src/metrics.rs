@@ -55,6 +55,11 @@ struct OperationLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CacheLabels {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LatencyLabels {
     operation: String,
 }
@@ -69,6 +74,7 @@ pub struct Metrics {
     pool_size: Gauge<i64, AtomicI64>,
     pool_idle: Gauge<i64, AtomicI64>,
     pool_max: Gauge<i64, AtomicI64>,
+    cache_lookups: Family<CacheLabels, Counter<u64, AtomicU64>>,
     operation_names: Mutex<HashSet<String>>,
 }
 
@@ -90,6 +96,12 @@ impl Default for Metrics {
         let pool_size = Gauge::default();
         let pool_idle = Gauge::default();
         let pool_max = Gauge::default();
+        let cache_lookups = Family::default();
+        registry.register(
+            "dermis_response_cache_lookups",
+            "Lookups of anonymous reads in the response cache, by result (hit, miss)",
+            cache_lookups.clone(),
+        );
         registry.register(
             "dermis_sql_statements",
             "SQL statements sent to the database",
@@ -134,6 +146,7 @@ impl Default for Metrics {
             pool_size,
             pool_idle,
             pool_max,
+            cache_lookups,
             operation_names: Mutex::new(HashSet::new()),
         }
     }
@@ -151,6 +164,14 @@ impl Metrics {
     /// SQL statements sent so far.
     pub fn sql_statements(&self) -> u64 {
         self.sql_statements.get()
+    }
+
+    /// Counts one response-cache lookup.
+    pub fn record_cache(&self, hit: bool) {
+        let result = if hit { "hit" } else { "miss" };
+        self.cache_lookups
+            .get_or_create(&CacheLabels { result })
+            .inc();
     }
 
     /// Records one GraphQL request: its operation name (as sent; `None` for an anonymous

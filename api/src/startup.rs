@@ -9,10 +9,14 @@ use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
 
 use crate::auth::{Auth, setup, tokens};
+use crate::config::Backend;
 use crate::config::ServeSettings;
 use crate::content::seed::{self, SeedError};
 use crate::db::{self, DbSetupError};
 use crate::graphql::build_schema;
+use crate::http::cache::ResponseCache;
+use crate::http::invalidation;
+use crate::http::persisted::PersistedQueries;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState, cors, observe, rate_limit};
 use crate::metrics::Metrics;
@@ -72,7 +76,14 @@ impl Application {
             source,
         })?;
         let traffic = settings.traffic.clone();
+        let cache = Arc::new(ResponseCache::new(settings.response_cache_bytes));
+        if settings.database.backend == Backend::Postgres && cache.enabled() {
+            invalidation::listen(settings.database.url.clone(), cache.clone());
+        }
         let state = web::Data::new(AppState {
+            cache,
+            cache_max_age: settings.cache_max_age,
+            persisted_queries: PersistedQueries::new(settings.persisted_queries),
             schema: build_schema(db.clone(), auth.clone(), &settings.limits),
             limits: settings.limits.clone(),
             max_body_bytes: settings.max_body_bytes,

@@ -1,15 +1,7 @@
 //! The HTTP surface: GET and POST GraphQL, GraphiQL, health probes, metrics, admin assets.
 
-use dermis_tests::{TestServer, on_both_databases};
+use dermis_tests::{TestServer, header, on_both_databases};
 use serde_json::{Value, json};
-
-fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-}
 
 on_both_databases! {
     async fn get_queries_and_refusals(backend) {

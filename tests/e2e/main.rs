@@ -5,6 +5,7 @@
 mod auth;
 mod backup;
 mod bad_input;
+mod caching;
 mod cli;
 mod database;
 mod dataloaders;

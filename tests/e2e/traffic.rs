@@ -2,18 +2,9 @@
 
 use std::time::Duration;
 
-use dermis_tests::{TestServer, on_both_databases};
+use dermis_tests::{TestServer, header, on_both_databases};
 use reqwest::Response;
 use serde_json::{Value, json};
-
-fn header(response: &Response, name: &str) -> String {
-    response
-        .headers()
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned()
-}
 
 /// POSTs `{ __typename }` with an optional `X-Forwarded-For`.
 async fn ping(server: &TestServer, forwarded_for: Option<&str>) -> Response {

@@ -269,6 +269,15 @@ pub async fn run(mut command: Command) -> CommandOutput {
     }
 }
 
+/// A response header as text (empty when absent or not text).
+pub fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+}
+
 /// A signed-in user's tokens.
 #[derive(Debug, Clone)]
 pub struct Session {

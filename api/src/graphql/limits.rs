@@ -200,10 +200,6 @@ impl QueryLimits {
         let refused = |error: QueryRefused| vec![error.into_server_error()];
         self.over(Limit::DocumentBytes, query.len())
             .map_err(refused)?;
-        if let Some(variables) = variables {
-            let size = serde_json::to_string(variables).map_or(usize::MAX, |s| s.len());
-            self.over(Limit::VariablesBytes, size).map_err(refused)?;
-        }
         // Each level of fields opens one selection set; arguments and values may open a few
         // more. Anything far deeper than the limit is refused before the recursive parser.
         let nesting = bracket_depth(query);
@@ -221,11 +217,29 @@ impl QueryLimits {
             error.extensions = Some(extensions);
             vec![error]
         })?;
-        if let Some(operation) = select_operation(&document, operation_name) {
-            self.check_shape(&document, operation).map_err(refused)?;
+        self.check(&document, variables, operation_name)?;
+        Ok(document)
+    }
+
+    /// The checks of a parsed document against one request's variables and operation
+    /// name: variables size, shape of the operation, required variables. A persisted
+    /// document (APQ) passes here on every use.
+    pub fn check(
+        &self,
+        document: &ExecutableDocument,
+        variables: Option<&Map<String, Value>>,
+        operation_name: Option<&str>,
+    ) -> Result<(), Vec<ServerError>> {
+        let refused = |error: QueryRefused| vec![error.into_server_error()];
+        if let Some(variables) = variables {
+            let size = serde_json::to_string(variables).map_or(usize::MAX, |s| s.len());
+            self.over(Limit::VariablesBytes, size).map_err(refused)?;
+        }
+        if let Some(operation) = select_operation(document, operation_name) {
+            self.check_shape(document, operation).map_err(refused)?;
             required_variables(operation, variables)?;
         }
-        Ok(document)
+        Ok(())
     }
 
     fn check_shape(
@@ -297,7 +311,8 @@ fn required_variables(
     }
 }
 
-fn select_operation<'a>(
+/// The operation a request runs: the named one, or the only one.
+pub fn select_operation<'a>(
     document: &'a ExecutableDocument,
     operation_name: Option<&str>,
 ) -> Option<&'a OperationDefinition> {

@@ -12,16 +12,23 @@
 //! - Every error carries `extensions.code`; unexpected errors are masked.
 
 use actix_web::http::{StatusCode, header};
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{Request, Variables};
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
+};
+use async_graphql::{Request, ServerError, Variables};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
+use super::cache::{Cached, ResponseCache};
+use super::invalidation;
 use super::observe::OperationInfo;
+use super::persisted::PersistedQuery;
 use crate::auth::Viewer;
 use crate::graphql::RequestContext;
+use crate::graphql::limits::select_operation;
 use crate::metrics::Outcome;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -120,9 +127,11 @@ fn not_acceptable() -> HttpResponse {
 
 /// The GraphQL-over-HTTP request parameters, before execution.
 struct Params {
-    query: String,
+    /// The query text; absent when a persisted query names it by hash.
+    query: Option<String>,
     variables: Option<Map<String, Value>>,
     operation_name: Option<String>,
+    persisted: Option<PersistedQuery>,
 }
 
 impl Params {
@@ -133,9 +142,15 @@ impl Params {
         operation_name: Option<Value>,
         extensions: Option<Value>,
     ) -> Result<Self, &'static str> {
+        match &extensions {
+            None | Some(Value::Null) | Some(Value::Object(_)) => {}
+            Some(_) => return Err("`extensions` must be an object"),
+        }
+        let persisted = PersistedQuery::from_extensions(extensions.as_ref())?;
         let query = match query {
-            Some(Value::String(query)) => query,
+            Some(Value::String(query)) => Some(query),
             Some(_) => return Err("`query` must be a string"),
+            None if persisted.is_some() => None,
             None => return Err("`query` is required"),
         };
         let variables = match variables {
@@ -148,14 +163,11 @@ impl Params {
             Some(Value::String(name)) => Some(name),
             Some(_) => return Err("`operationName` must be a string"),
         };
-        match extensions {
-            None | Some(Value::Null) | Some(Value::Object(_)) => {}
-            Some(_) => return Err("`extensions` must be an object"),
-        }
         Ok(Self {
             query,
             variables,
             operation_name,
+            persisted,
         })
     }
 }
@@ -332,20 +344,6 @@ fn is_json_content_type(req: &HttpRequest) -> bool {
     })
 }
 
-/// The operation a document would run, if it can be told before execution.
-fn operation_type(request: &mut Request) -> Option<OperationType> {
-    let name = request.operation_name.clone();
-    let doc = request.parsed_query().ok()?;
-    match (&doc.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, op)| op.node.ty),
-        (DocumentOperations::Multiple(_), None) => None,
-    }
-}
-
 /// The caller: anonymous without `Authorization`, a user with a valid bearer token, and a
 /// `401` answer for anything else.
 async fn viewer(
@@ -392,6 +390,93 @@ async fn viewer(
     })
 }
 
+/// The request errors of a refused document, as a response.
+fn refused(errors: &[ServerError], response_type: ResponseType) -> HttpResponse {
+    let errors = errors
+        .iter()
+        .map(|e| {
+            normalize_error(
+                serde_json::to_value(e).unwrap_or(Value::Null),
+                "GRAPHQL_PARSE_FAILED",
+            )
+        })
+        .collect();
+    respond(None, errors, None, response_type)
+}
+
+/// The document to run, from the query text or the persisted-query store, checked against
+/// the limits; and the text that identifies it in the response cache.
+async fn resolve_document(
+    state: &AppState,
+    params: &Params,
+    response_type: ResponseType,
+) -> Result<(ExecutableDocument, String), HttpResponse> {
+    let variables = params.variables.as_ref();
+    let operation = params.operation_name.as_deref();
+    match (&params.query, &params.persisted) {
+        (Some(query), persisted) => {
+            if let Some(persisted) = persisted
+                && !persisted.matches(query)
+            {
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    "PERSISTED_QUERY_HASH_MISMATCH",
+                    "`extensions.persistedQuery.sha256Hash` is not the SHA-256 of `query`",
+                    response_type,
+                ));
+            }
+            let document = state
+                .limits
+                .inspect(query, variables, operation)
+                .map_err(|errors| refused(&errors, response_type))?;
+            if let Some(persisted) = persisted {
+                state
+                    .persisted_queries
+                    .set(&persisted.hash, document.clone())
+                    .await;
+            }
+            Ok((document, query.clone()))
+        }
+        (None, Some(persisted)) => {
+            let Some(document) = state.persisted_queries.get(&persisted.hash).await else {
+                // Apollo clients recognise this message and code, and resend with the query.
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    "PERSISTED_QUERY_NOT_FOUND",
+                    "PersistedQueryNotFound",
+                    response_type,
+                ));
+            };
+            state
+                .limits
+                .check(&document, variables, operation)
+                .map_err(|errors| refused(&errors, response_type))?;
+            Ok((document, format!("#{}", persisted.hash)))
+        }
+        (None, None) => Err(bad_request("`query` is required", response_type)),
+    }
+}
+
+/// Mutations that change no content: they leave the response cache alone (a login flood
+/// must not flush every node's cache).
+const ACCOUNT_MUTATIONS: [&str; 3] = ["login", "refreshSession", "logout"];
+
+/// Whether running `operation` (a mutation) may have changed what anonymous callers see.
+fn changes_content(operation: &OperationDefinition) -> bool {
+    operation.ty == OperationType::Mutation
+        && operation
+            .selection_set
+            .node
+            .items
+            .iter()
+            .any(|item| match &item.node {
+                Selection::Field(field) => {
+                    !ACCOUNT_MUTATIONS.contains(&field.node.name.node.as_str())
+                }
+                _ => true,
+            })
+}
+
 async fn execute(
     req: &HttpRequest,
     state: &AppState,
@@ -399,28 +484,9 @@ async fn execute(
     response_type: ResponseType,
     via_get: bool,
 ) -> HttpResponse {
-    let document = match state.limits.inspect(
-        &params.query,
-        params.variables.as_ref(),
-        params.operation_name.as_deref(),
-    ) {
-        Ok(document) => document,
-        Err(errors) => {
-            let errors = errors
-                .iter()
-                .map(|e| {
-                    normalize_error(
-                        serde_json::to_value(e).unwrap_or(Value::Null),
-                        "GRAPHQL_PARSE_FAILED",
-                    )
-                })
-                .collect();
-            return tag(
-                respond(None, errors, None, response_type),
-                params.operation_name,
-                Outcome::Refused,
-            );
-        }
+    let (document, cache_text) = match resolve_document(state, &params, response_type).await {
+        Ok(resolved) => resolved,
+        Err(response) => return tag(response, params.operation_name, Outcome::Refused),
     };
     // For logs and metrics: the name sent, else the name of the document's only operation.
     let operation_name = params
@@ -432,15 +498,10 @@ async fn execute(
             }
             _ => None,
         });
-    let mut request = Request::new(params.query);
-    request.set_parsed_query(document);
-    if let Some(variables) = params.variables {
-        request = request.variables(Variables::from_json(Value::Object(variables)));
-    }
-    if let Some(name) = params.operation_name {
-        request = request.operation_name(name);
-    }
-    if via_get && operation_type(&mut request) == Some(OperationType::Mutation) {
+    let operation = select_operation(&document, params.operation_name.as_deref());
+    let operation_type = operation.map(|op| op.ty);
+    let writes_content = operation.is_some_and(changes_content);
+    if via_get && operation_type == Some(OperationType::Mutation) {
         return HttpResponse::MethodNotAllowed()
             .insert_header((header::ALLOW, "POST"))
             .content_type(response_type.content_type())
@@ -450,6 +511,40 @@ async fn execute(
         Ok(viewer) => viewer,
         Err(response) => return response,
     };
+    let anonymous_read =
+        matches!(viewer, Viewer::Anonymous) && operation_type == Some(OperationType::Query);
+    let variables_text = params
+        .variables
+        .as_ref()
+        .map(|v| serde_json::to_string(v).unwrap_or_default())
+        .unwrap_or_default();
+    let cache_key = if anonymous_read && state.cache.enabled() {
+        ResponseCache::key(
+            params.operation_name.as_deref(),
+            &cache_text,
+            &variables_text,
+        )
+    } else {
+        None
+    };
+    if let Some(key) = &cache_key {
+        let hit = state.cache.get(key);
+        state.metrics.record_cache(hit.is_some());
+        if let Some(hit) = hit {
+            let response = answer(req, state, hit, StatusCode::OK, response_type, via_get);
+            return tag(response, operation_name, Outcome::Ok);
+        }
+    }
+    let generation = state.cache.generation();
+
+    let mut request = Request::new(params.query.unwrap_or_default());
+    request.set_parsed_query(document);
+    if let Some(variables) = params.variables {
+        request = request.variables(Variables::from_json(Value::Object(variables)));
+    }
+    if let Some(name) = params.operation_name {
+        request = request.operation_name(name);
+    }
     let client = super::client::ClientAddr::of(req).map(|addr| addr.to_string());
     let context = RequestContext::new(state.db.clone(), viewer, client);
     let idle = context.idle.clone();
@@ -472,14 +567,71 @@ async fn execute(
         .collect();
     let data =
         (!request_error).then(|| serde_json::to_value(&response.data).unwrap_or(Value::Null));
+    if writes_content && data.as_ref().is_some_and(|d| !d.is_null()) {
+        invalidation::content_changed(&state.db, &state.cache).await;
+    }
     let extensions = (!response.extensions.is_empty())
         .then(|| serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
     let outcome = outcome(request_error, &errors);
-    tag(
-        respond(data, errors, extensions, response_type),
-        operation_name,
-        outcome,
-    )
+    let clean = errors.is_empty() && data.is_some();
+    let (status, body) = render(data, errors, extensions, response_type);
+    let response = if anonymous_read && clean {
+        let cached = Cached::new(body);
+        if let Some(key) = cache_key {
+            state.cache.put(generation, key, cached.clone());
+        }
+        answer(req, state, cached, status, response_type, via_get)
+    } else {
+        HttpResponse::build(status)
+            .content_type(response_type.content_type())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body)
+    };
+    tag(response, operation_name, outcome)
+}
+
+/// An anonymous read's answer: over `GET`, cacheable by browsers and CDNs for the
+/// configured max-age, with an `ETag` and `304 Not Modified` on `If-None-Match`.
+fn answer(
+    req: &HttpRequest,
+    state: &AppState,
+    cached: Cached,
+    status: StatusCode,
+    response_type: ResponseType,
+    via_get: bool,
+) -> HttpResponse {
+    if !via_get {
+        return HttpResponse::build(status)
+            .content_type(response_type.content_type())
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(cached.body);
+    }
+    let cache_control = format!("public, max-age={}", state.cache_max_age);
+    let not_modified = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|tag| tag.trim().trim_start_matches("W/"))
+                .any(|tag| tag == cached.etag || tag == "*")
+        });
+    let mut response = if not_modified {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::build(status)
+    };
+    response
+        .insert_header((header::ETAG, cached.etag.clone()))
+        .insert_header((header::CACHE_CONTROL, cache_control))
+        .insert_header((header::VARY, "Accept, Authorization"));
+    if not_modified {
+        response.finish()
+    } else {
+        response
+            .content_type(response_type.content_type())
+            .body(cached.body)
+    }
 }
 
 /// How an executed request ended, from its (normalised) errors.
@@ -542,12 +694,13 @@ fn normalize_error(mut error: Value, default_code: &str) -> Value {
     error
 }
 
-fn respond(
+/// The status and JSON body of a GraphQL response.
+fn render(
     data: Option<Value>,
     errors: Vec<Value>,
     extensions: Option<Value>,
     response_type: ResponseType,
-) -> HttpResponse {
+) -> (StatusCode, Bytes) {
     let status = if data.is_none() && response_type == ResponseType::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
@@ -563,7 +716,18 @@ fn respond(
     if let Some(extensions) = extensions {
         body.insert("extensions".into(), extensions);
     }
+    let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+    (status, Bytes::from(bytes))
+}
+
+fn respond(
+    data: Option<Value>,
+    errors: Vec<Value>,
+    extensions: Option<Value>,
+    response_type: ResponseType,
+) -> HttpResponse {
+    let (status, body) = render(data, errors, extensions, response_type);
     HttpResponse::build(status)
         .content_type(response_type.content_type())
-        .json(Value::Object(body))
+        .body(body)
 }

@@ -1,11 +1,14 @@
 //! HTTP endpoints: GraphQL over HTTP, GraphiQL, health, metrics and the admin UI.
 
 pub mod admin;
+pub mod cache;
 pub mod client;
 pub mod cors;
 pub mod graphql;
 pub mod health;
+pub mod invalidation;
 pub mod observe;
+pub mod persisted;
 pub mod rate_limit;
 
 use std::sync::Arc;
@@ -40,6 +43,12 @@ pub struct AppState {
     pub slow_operation: std::time::Duration,
     /// The pool's configured size, for `/metrics`.
     pub db_max_connections: u32,
+    /// Anonymous published reads, by request.
+    pub cache: Arc<cache::ResponseCache>,
+    /// `max-age` of cacheable `GET` answers, in seconds.
+    pub cache_max_age: u32,
+    /// Automatic persisted queries, by hash.
+    pub persisted_queries: persisted::PersistedQueries,
 }
 
 /// Registers every route.

@@ -1,0 +1,200 @@
+//! Caching that frontends expect: cacheable `GET` answers with `ETag` and `304`, the
+//! in-process cache of anonymous reads with immediate invalidation (on every node), and
+//! automatic persisted queries.
+
+use std::time::{Duration, Instant};
+
+use dermis_tests::{Backend, Session, TestServer, header, on_both_databases, without_database};
+use reqwest::Response;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const PAGE: &str = "query TopicPage { topic(slug: \"microneedling\") { title summary } }";
+const UPDATE: &str =
+    "mutation($input: UpdateTopicInput!) { updateTopic(input: $input) { topic { version } } }";
+
+async fn get(server: &TestServer, params: &[(&str, &str)], headers: &[(&str, &str)]) -> Response {
+    let mut request = server
+        .client
+        .get(server.url("/graphql"))
+        .query(params)
+        .header("accept", "application/graphql-response+json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("GET /graphql")
+}
+
+fn hits(metrics: &str) -> u64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("dermis_response_cache_lookups_total{result=\"hit\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+async fn summary(server: &TestServer) -> String {
+    server.query(PAGE, json!({})).await["topic"]["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+async fn edit_summary(server: &TestServer, editor: &Session, text: &str) {
+    let topic = server
+        .query_as(
+            editor,
+            "{ topic(slug: \"microneedling\", preview: true) { id version } }",
+            json!({}),
+        )
+        .await["topic"]
+        .clone();
+    server.query_as(editor, UPDATE, json!({ "input": { "id": topic["id"], "expectedVersion": topic["version"], "summary": text } })).await;
+}
+
+on_both_databases! {
+    async fn anonymous_get_answers_are_cacheable_with_an_etag(backend) {
+        let server = TestServer::on(backend).sample().env("DERMIS_CACHE_MAX_AGE", "120").start().await;
+        let first = get(&server, &[("query", PAGE)], &[]).await;
+        assert_eq!(first.status().as_u16(), 200);
+        assert_eq!(header(&first, "cache-control"), "public, max-age=120");
+        assert!(header(&first, "vary").starts_with("Accept, Authorization"), "{}", header(&first, "vary"));
+        let etag = header(&first, "etag").to_owned();
+        assert!(etag.starts_with('"') && etag.len() == 34, "{etag}");
+        let body = first.text().await.unwrap_or_default();
+        assert!(body.contains("Microneedling"), "{body}");
+
+        // Revalidation: the same ETag answers 304 with no body.
+        let again = get(&server, &[("query", PAGE)], &[("if-none-match", &etag)]).await;
+        assert_eq!(again.status().as_u16(), 304);
+        assert_eq!(header(&again, "etag"), etag);
+        assert_eq!(again.text().await.unwrap_or_default(), "");
+        let other = get(&server, &[("query", PAGE)], &[("if-none-match", "\"something-else\"")]).await;
+        assert_eq!(other.status().as_u16(), 200);
+
+        // Signed-in callers, POST requests and errors are not cacheable.
+        let admin = server.first_admin().await;
+        let bearer = format!("Bearer {}", admin.access);
+        let private = get(&server, &[("query", PAGE)], &[("authorization", &bearer)]).await;
+        assert_eq!(private.status().as_u16(), 200);
+        assert_eq!(header(&private, "cache-control"), "no-store");
+        assert_eq!(header(&private, "etag"), "");
+        let post = server.client.post(server.url("/graphql")).header("content-type", "application/json")
+            .body(json!({ "query": PAGE }).to_string()).send().await.expect("POST");
+        assert_eq!(header(&post, "cache-control"), "no-store");
+        let failed = get(&server, &[("query", "{ topics(first: 1000) { totalCount } }")], &[]).await;
+        assert_eq!(header(&failed, "cache-control"), "no-store");
+        assert_eq!(header(&failed, "etag"), "");
+
+        // A change of content changes the ETag.
+        edit_summary(&server, &admin, "A new summary.").await;
+        let changed = get(&server, &[("query", PAGE)], &[("if-none-match", &etag)]).await;
+        assert_eq!(changed.status().as_u16(), 200);
+        assert_ne!(header(&changed, "etag"), etag);
+    }
+}
+
+on_both_databases! {
+    async fn anonymous_reads_come_from_the_cache_until_content_changes(backend) {
+        let server = TestServer::sample(backend).await;
+        let admin = server.first_admin().await;
+        assert!(summary(&server).await.contains("minimally invasive"));
+        let statements = server.sql_statements().await;
+        let hits_before = hits(&server.metrics().await);
+        for _ in 0..5 {
+            assert!(summary(&server).await.contains("minimally invasive"));
+        }
+        assert_eq!(server.sql_statements().await, statements, "five repeats, no SQL");
+        assert_eq!(hits(&server.metrics().await), hits_before + 5);
+
+        // A write is visible to the very next anonymous read.
+        edit_summary(&server, &admin, "Updated right now.").await;
+        assert_eq!(summary(&server).await, "Updated right now.");
+        // So is unpublishing.
+        let topic = server.query_as(&admin, "{ topic(slug: \"microneedling\", preview: true) { id version } }", json!({})).await["topic"].clone();
+        server.query_as(&admin, "mutation($input: DocumentVersionInput!) { unpublishTopic(input: $input) { topic { status } } }",
+            json!({ "input": { "id": topic["id"], "expectedVersion": topic["version"] } })).await;
+        assert_eq!(server.query(PAGE, json!({})).await["topic"], Value::Null);
+
+        // Editors bypass the cache; signing in does not empty it.
+        let before = server.sql_statements().await;
+        server.query_as(&admin, PAGE, json!({})).await;
+        server.query_as(&admin, PAGE, json!({})).await;
+        assert!(server.sql_statements().await >= before + 2, "editor reads reach the database");
+        server.query(PAGE, json!({})).await;
+        let warm = server.sql_statements().await;
+        server.login("admin@example.org", dermis_tests::PASSWORD).await;
+        let after_login = server.sql_statements().await;
+        server.query(PAGE, json!({})).await;
+        assert_eq!(server.sql_statements().await, after_login, "still cached after a login ({warm} before it)");
+    }
+}
+
+without_database! {
+    async fn a_write_on_one_node_reaches_the_cache_of_another_within_a_second() {
+        // Several nodes share PostgreSQL only (one SQLite file has one node).
+        if !Backend::Postgres.available() {
+            eprintln!("skipped: {} is not set", dermis_tests::POSTGRES_ENV);
+            return;
+        }
+        let a = TestServer::sample(Backend::Postgres).await;
+        let b = a.another_node(&[]).await;
+        let admin = a.first_admin().await;
+        assert!(summary(&b).await.contains("minimally invasive"));
+        let warm = b.sql_statements().await;
+        assert!(summary(&b).await.contains("minimally invasive"));
+        assert_eq!(b.sql_statements().await, warm, "node b answers from its cache");
+
+        edit_summary(&a, &admin, "Written on node a.").await;
+        let started = Instant::now();
+        loop {
+            if summary(&b).await == "Written on node a." {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(1), "node b still serves the old summary after 1 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        eprintln!("seen on node b after {:?}", started.elapsed());
+    }
+}
+
+on_both_databases! {
+    async fn automatic_persisted_queries_follow_the_apollo_protocol(backend) {
+        let server = TestServer::sample(backend).await;
+        let hash: String = Sha256::digest(PAGE.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+
+        // Unknown hash: the client is asked for the query.
+        let (status, body) = server.post(&json!({ "extensions": persisted })).await;
+        assert_eq!(status, 400);
+        assert_eq!(body["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND", "{body}");
+        assert_eq!(body["errors"][0]["message"], "PersistedQueryNotFound");
+        // Query and hash register it; from then on the hash alone works, over GET too.
+        let (status, body) = server.post(&json!({ "query": PAGE, "extensions": persisted })).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = server.post(&json!({ "extensions": persisted })).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data"]["topic"]["title"], "Microneedling");
+        let response = get(&server, &[("extensions", &persisted.to_string())], &[]).await;
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(header(&response, "etag").len() == 34);
+        assert!(response.text().await.unwrap_or_default().contains("Microneedling"));
+
+        // A hash that is not the query's, another version, a malformed hash: refused.
+        let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } });
+        let (status, body) = server.post(&json!({ "query": PAGE, "extensions": wrong })).await;
+        assert_eq!((status, body["errors"][0]["extensions"]["code"].clone()), (400, json!("PERSISTED_QUERY_HASH_MISMATCH")));
+        for bad in [json!({ "persistedQuery": { "version": 2, "sha256Hash": hash } }), json!({ "persistedQuery": { "version": 1, "sha256Hash": "abc" } })] {
+            let (status, body) = server.post(&json!({ "extensions": bad })).await;
+            assert_eq!((status, body["errors"][0]["extensions"]["code"].clone()), (400, json!("BAD_REQUEST")), "{body}");
+        }
+        // A persisted document is checked on every use: its variables still must be given.
+        let with_variable = "query($slug: String!) { topic(slug: $slug) { title } }";
+        let hash: String = Sha256::digest(with_variable.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let persisted = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+        let (status, _) = server.post(&json!({ "query": with_variable, "variables": { "slug": "microneedling" }, "extensions": persisted })).await;
+        assert_eq!(status, 200);
+        let (status, body) = server.post(&json!({ "extensions": persisted })).await;
+        assert_eq!((status, body["errors"][0]["extensions"]["code"].clone()), (400, json!("GRAPHQL_VALIDATION_FAILED")), "{body}");
+    }
+}
