@@ -22,7 +22,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the HTTP server (migrates the database first).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Database migrations.
     Migrate {
         #[command(subcommand)]
@@ -158,7 +158,7 @@ fn fail(failure: Failure) -> ExitCode {
 
 async fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
-        Command::Serve(args) => serve(args).await,
+        Command::Serve(args) => serve(*args).await,
         Command::Migrate { action, database } => migrate(action, database).await,
         Command::Seed { file, database } => seed(file, database).await,
         Command::Schema => {

@@ -198,6 +198,9 @@ pub struct ServeArgs {
     /// Automatic persisted queries kept per node.
     #[arg(long, env = "DERMIS_PERSISTED_QUERIES", default_value_t = 1000)]
     pub persisted_queries: usize,
+    /// Benchmark only: serve this file's bytes at `/bench/ceiling`.
+    #[arg(long, env = "DERMIS_BENCH_CEILING_FILE", hide = true)]
+    pub bench_ceiling_file: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
     #[command(flatten)]
@@ -372,6 +375,8 @@ pub struct ServeSettings {
     pub response_cache_bytes: usize,
     /// Persisted queries kept.
     pub persisted_queries: usize,
+    /// Benchmark ceiling file.
+    pub bench_ceiling_file: Option<std::path::PathBuf>,
 }
 
 impl ServeArgs {
@@ -431,6 +436,7 @@ impl ServeArgs {
             response_cache_bytes: self.response_cache_bytes,
             persisted_queries: positive("DERMIS_PERSISTED_QUERIES", self.persisted_queries as u64)?
                 as usize,
+            bench_ceiling_file: self.bench_ceiling_file.clone(),
         })
     }
 }

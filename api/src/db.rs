@@ -90,6 +90,22 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbSetupError> {
     Ok(applied_before)
 }
 
+/// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: it takes the
+/// write lock at once (waiting within the busy timeout), because a deferred transaction
+/// that read first and then writes after another connection committed fails at once with
+/// `SQLITE_BUSY` (its snapshot is stale), which concurrent editors would meet as internal
+/// errors. On PostgreSQL it is a plain `BEGIN`.
+pub async fn begin_write<C>(db: &C) -> Result<C::Transaction, DbErr>
+where
+    C: TransactionTrait,
+{
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    })
+    .await
+}
+
 /// The PostgreSQL advisory lock key that serialises migrations ("dermis" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0000_6465_726d_6973;
 

@@ -84,6 +84,8 @@ impl Application {
             cache,
             cache_max_age: settings.cache_max_age,
             persisted_queries: PersistedQueries::new(settings.persisted_queries),
+            bench_ceiling: settings.bench_ceiling_file.clone(),
+            bench_ceiling_body: std::sync::OnceLock::new(),
             schema: build_schema(db.clone(), auth.clone(), &settings.limits),
             limits: settings.limits.clone(),
             max_body_bytes: settings.max_body_bytes,

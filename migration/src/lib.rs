@@ -10,6 +10,9 @@ mod m20261124_000002_content;
 mod m20261124_000003_links;
 mod m20261124_000004_revisions_settings;
 mod m20261125_000005_sessions;
+mod m20261125_000006_search;
+
+pub use m20261125_000006_search::pg_document;
 
 /// The ordered list of Dermis migrations.
 pub struct Migrator;
@@ -23,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_links::Migration),
             Box::new(m20261124_000004_revisions_settings::Migration),
             Box::new(m20261125_000005_sessions::Migration),
+            Box::new(m20261125_000006_search::Migration),
         ]
     }
 }

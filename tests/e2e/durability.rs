@@ -114,11 +114,18 @@ on_both_databases! {
             tokio::spawn(create_conditions(server.clone(), editor.clone(), acked.clone())),
         ];
         // Kill once both have been acknowledged a few times: mid-stream, requests in flight.
+        // A writer that stopped early (a failed save panics it) fails the test, not hangs it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let enough = acked.lock().map(|a| a.topic_versions.len() >= 15 && a.conditions.len() >= 15).unwrap_or(true);
-            if enough { break; }
+            if enough {
+                break;
+            }
+            assert!(writers.iter().all(|w| !w.is_finished()), "a writer stopped while the server was up");
+            assert!(std::time::Instant::now() < deadline, "too few saves acknowledged in 60 s");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+
         server.signal("KILL");
         for writer in writers {
             writer.await.expect("writer");

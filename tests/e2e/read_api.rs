@@ -205,3 +205,32 @@ on_both_databases! {
         assert!(description.contains("<em>fine</em>") && !description.contains("<script"), "{description}");
     }
 }
+
+on_both_databases! {
+    async fn full_text_search_matches_word_prefixes_and_follows_edits(backend) {
+        let server = TestServer::sample(backend).await;
+        let admin = server.first_admin().await;
+        let slugs = |search: &'static str| {
+            let server = &server;
+            async move {
+                let data = server.query("query($s: String) { topics(filter: { search: $s }) { edges { node { slug } } } }", json!({ "s": search })).await;
+                data["topics"]["edges"].as_array().into_iter().flatten()
+                    .map(|e| e["node"]["slug"].as_str().unwrap_or_default().to_owned()).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(slugs("micro").await, ["microneedling"], "a word's beginning");
+        assert_eq!(slugs("COLLAGEN skin").await, ["microneedling"], "every word, any case, any column");
+        assert!(slugs("needling").await.is_empty(), "not the middle of a word");
+        assert!(slugs("collagen zebra").await.is_empty(), "every word must match");
+        assert!(slugs("%%% ...").await.is_empty(), "no words, no matches");
+
+        let topic = server.query_as(&admin, "{ topic(slug: \"microneedling\") { id version } }", json!({})).await["topic"].clone();
+        server.query_as(&admin,
+            "mutation($input: UpdateTopicInput!) { updateTopic(input: $input) { topic { version } } }",
+            json!({ "input": { "id": topic["id"], "expectedVersion": topic["version"], "title": "Collagen induction therapy" } }),
+        ).await;
+        assert_eq!(slugs("induction").await, ["microneedling"], "the index follows an edit");
+        let conditions = server.query("{ conditions(filter: { search: \"scar\" }) { edges { node { slug } } } }", json!({})).await;
+        assert!(conditions["conditions"]["edges"].as_array().is_some_and(|e| !e.is_empty()), "{conditions}");
+    }
+}

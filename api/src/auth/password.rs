@@ -1,5 +1,7 @@
 //! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 passes, 1 lane), run on
-//! the blocking pool so that hashing never stalls the async workers.
+//! the blocking pool so that hashing never stalls the async workers, and at most half the
+//! cores at a time, so that a flood of logins cannot starve reads of CPU (and cannot
+//! claim 19 MiB per request without bound).
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -35,9 +37,31 @@ fn argon2() -> ApiResult<Argon2<'static>> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
+/// Hashes running at once: half the cores, at least one.
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new((cores / 2).max(1))
+    })
+}
+
+/// Runs one argon2 computation in a hashing slot on the blocking pool.
+async fn in_slot<T: Send + 'static>(
+    work: impl FnOnce() -> ApiResult<T> + Send + 'static,
+) -> ApiResult<T> {
+    let _slot = hashing_slots()
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(format!("hashing slots closed: {e}")))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
+}
+
 /// The PHC string of `password` with a fresh salt.
 pub async fn hash(password: String) -> ApiResult<String> {
-    tokio::task::spawn_blocking(move || {
+    in_slot(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2()?
             .hash_password(password.as_bytes(), &salt)
@@ -45,12 +69,11 @@ pub async fn hash(password: String) -> ApiResult<String> {
             .map_err(|e| ApiError::Internal(format!("hashing failed: {e}")))
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
 }
 
 /// Does `password` match the PHC string `hash`? A malformed hash never matches.
 pub async fn verify(password: String, hash: String) -> ApiResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    in_slot(move || {
         let Ok(parsed) = PasswordHash::new(&hash) else {
             return Ok(false);
         };
@@ -59,5 +82,4 @@ pub async fn verify(password: String, hash: String) -> ApiResult<bool> {
             .is_ok())
     })
     .await
-    .map_err(|e| ApiError::Internal(format!("verification task failed: {e}")))?
 }

@@ -8,10 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::{session, user};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 
 use super::Auth;
@@ -140,7 +137,7 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> ApiRe
         .await?
         .filter(|user| user.active && user.token_version == row.token_version)
         .ok_or_else(invalid)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // Claim the token atomically: of two concurrent refreshes, one wins.
     let claimed = session::Entity::update_many()
         .col_expr(session::Column::RotatedAt, Expr::value(now()))

@@ -2,9 +2,7 @@
 //! log, and `createFirstAdmin` accepts it exactly once.
 
 use entity::{Role, setting, user};
-use sea_orm::{
-    ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, PaginatorTrait, Set};
 use subtle::ConstantTimeEq;
 
 use super::users::{self, NewUser};
@@ -81,7 +79,7 @@ pub async fn create_first_admin(
         ..input
     })
     .await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let claimed = setting::ActiveModel {
         key: Set(CLAIM_KEY.to_owned()),
         value: Set("1".to_owned()),

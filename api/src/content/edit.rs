@@ -10,7 +10,7 @@ use entity::{
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait,
-    QueryFilter, QueryOrder, QuerySelect, TransactionTrait, Value,
+    QueryFilter, QueryOrder, QuerySelect, Value,
 };
 use serde_json::json;
 
@@ -483,7 +483,7 @@ pub async fn create_topic(
     author: i32,
 ) -> ApiResult<topic::Model> {
     let (input, conditions, side_effects) = topic_input(new)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let condition_ids: Vec<i32> = conditions.iter().map(|l| l.condition_id).collect();
     check_targets::<condition::Entity, _>(&txn, &condition_ids, "input.conditions").await?;
     let side_effect_ids: Vec<i32> = side_effects.iter().map(|l| l.side_effect_id).collect();
@@ -551,7 +551,7 @@ pub async fn update_topic(
     }
     let links_changed = patch.conditions.is_some() || patch.side_effects.is_some();
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = bump::<topic::Entity, _>(&txn, id, Some(expected), author, sets).await?;
     replace_links(&txn, id, patch.conditions, patch.side_effects).await?;
     if links_changed && model.status == ContentStatus::Published {
@@ -580,7 +580,7 @@ pub async fn create_named<E: NamedCreate>(
         description: new.description,
         status: ContentStatus::Draft,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = E::create(&txn, input, author).await.map_err(slug_taken)?;
     txn.commit().await?;
     Ok(model)
@@ -646,7 +646,7 @@ pub async fn update_named<E: Document>(
         validate::max_chars(&description, "input.description", MAX_TEXT)?;
         sets.push((E::TEXT, Expr::value(description)));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = bump::<E, _>(&txn, id, Some(expected), author, sets).await?;
     record::<E>(&txn, &model, author, message).await?;
     txn.commit().await?;
@@ -666,7 +666,7 @@ pub async fn transition<E: Document>(
         Transition::Publish { .. } => published_at_on_publish::<E>(),
         _ => Expr::value(Value::ChronoDateTimeUtc(None)),
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = bump::<E, _>(
         &txn,
         id,
@@ -711,7 +711,7 @@ pub async fn delete<E: Document>(
     expected: i32,
     author: i32,
 ) -> ApiResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = bump::<E, _>(&txn, id, Some(expected), author, Vec::new()).await?;
     let topics = published_topics_linking::<E>(&txn, id).await?;
     if !topics.is_empty() {

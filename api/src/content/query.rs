@@ -1,10 +1,10 @@
 //! Lookups and filtered, ordered, paginated lists of documents.
 
 use entity::{ContentStatus, condition, side_effect, topic, topic_condition, topic_side_effect};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, IntoIden, LikeExpr, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Value,
+    ColumnTrait, DatabaseConnection, DbBackend, IdenStatic, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Value,
 };
 
 use super::Visibility;
@@ -35,38 +35,64 @@ pub fn visible<E: Document>(select: Select<E>, visibility: Visibility) -> Select
     }
 }
 
-/// Case-insensitive search: every word must occur in one of the document's search columns.
-pub fn search<E: Document>(select: Select<E>, text: &str) -> ApiResult<Select<E>> {
+/// The words of a search: runs of letters and digits, lower-cased, at most 16.
+fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Full-text search: every word must begin a word of one of the document's search
+/// columns (`micro` finds "microneedling"), case-insensitively. It uses the full-text
+/// indexes of migration `m20261125_000006_search`: FTS5 on SQLite, GIN over
+/// `to_tsvector('simple', ...)` on PostgreSQL. Text without letters or digits finds nothing.
+pub fn search<E: Document>(
+    select: Select<E>,
+    text: &str,
+    backend: DbBackend,
+) -> ApiResult<Select<E>> {
     if text.chars().count() > MAX_SEARCH_LEN {
         return Err(ApiError::bad_input(
             "filter.search",
             format!("`search` is limited to {MAX_SEARCH_LEN} characters"),
         ));
     }
-    let mut all = Condition::all();
-    for word in text.split_whitespace().take(16) {
-        let pattern = format!("%{}%", escape_like(&word.to_lowercase()));
-        let mut any = Condition::any();
-        for column in E::SEARCH {
-            any = any.add(
-                Expr::expr(Func::lower(Expr::col((E::default(), *column))))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\')),
-            );
-        }
-        all = all.add(any);
+    let words = search_words(text);
+    if words.is_empty() {
+        return Ok(select.filter(Expr::cust("1 = 0")));
     }
-    Ok(select.filter(all))
-}
-
-fn escape_like(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
+    let table = E::default().table_name().to_owned();
+    let condition = if backend == DbBackend::Postgres {
+        // Words are letters and digits only, so they are safe inside a tsquery.
+        let query = words
+            .iter()
+            .map(|w| format!("{w}:*"))
+            .collect::<Vec<_>>()
+            .join(" & ");
+        let columns: Vec<&str> = E::SEARCH.iter().map(|c| c.as_str()).collect();
+        Expr::cust_with_values(
+            format!(
+                "{} @@ to_tsquery('simple', $1)",
+                migration::pg_document(&columns)
+            ),
+            [query],
+        )
+    } else {
+        let query = words
+            .iter()
+            .map(|w| format!("\"{w}\"*"))
+            .collect::<Vec<_>>()
+            .join(" AND ");
+        Expr::cust_with_values(
+            format!(
+                "\"{table}\".\"id\" IN (SELECT rowid FROM \"{table}_search\" WHERE \"{table}_search\" MATCH ?)"
+            ),
+            [query],
+        )
+    };
+    Ok(select.filter(condition))
 }
 
 /// One side of a link table, used to filter by what a document is linked to.

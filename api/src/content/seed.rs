@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use entity::json::Reference;
 use entity::{ContentStatus, Duration, Frequency, Severity, condition, side_effect, topic};
-use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect};
 use serde::Deserialize;
 
 use super::document::Document;
@@ -180,7 +180,7 @@ async fn existing_ids<E: Document, C: sea_orm::ConnectionTrait>(
 
 /// Inserts what is missing, in one transaction.
 pub async fn load(db: &DatabaseConnection, file: SeedFile) -> Result<SeedReport, SeedError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut report = SeedReport::default();
 
     let mut conditions = existing_ids::<condition::Entity, _>(

@@ -24,7 +24,8 @@ use crate::errors::{ApiError, ApiResult};
 /// Narrows a topic list. All given criteria must match.
 #[derive(InputObject, Default)]
 pub struct TopicFilter {
-    /// Words to look for in title, summary and body (case-insensitive; every word must occur).
+    /// Words to look for in title, summary and body: full-text, case-insensitive, every word
+    /// must begin a word of the topic (`micro` finds "microneedling").
     pub search: Option<String>,
     /// Only topics that treat the condition with this slug.
     pub condition: Option<String>,
@@ -38,7 +39,8 @@ pub struct TopicFilter {
 /// Narrows a condition or side-effect list. All given criteria must match.
 #[derive(InputObject, Default)]
 pub struct NameFilter {
-    /// Words to look for in name and description (case-insensitive; every word must occur).
+    /// Words to look for in name and description: full-text, case-insensitive, every word
+    /// must begin a word there.
     pub search: Option<String>,
     /// Only those linked to the topic with this slug.
     pub topic: Option<String>,
@@ -146,9 +148,10 @@ async fn named_page<E: Document>(
 ) -> ApiResult<(Page<E::Model>, Visibility)> {
     let filter = filter.unwrap_or_default();
     let (visibility, statuses) = status_filter(ctx, filter.status)?;
+    let backend = request(ctx)?.1.get_database_backend();
     let narrow = |mut select: Select<E>| {
         if let Some(text) = filter.search.as_deref() {
-            select = query::search::<E>(select, text)?;
+            select = query::search::<E>(select, text, backend)?;
         }
         if let Some(slug) = filter.topic.as_deref() {
             validate::max_chars(slug, "filter.topic", validate::MAX_SLUG)?;
@@ -247,9 +250,10 @@ impl QueryRoot {
     ) -> ApiResult<TopicConnection> {
         let filter = filter.unwrap_or_default();
         let (visibility, statuses) = status_filter(ctx, filter.status)?;
+        let backend = request(ctx)?.1.get_database_backend();
         let narrow = |mut select: Select<topic::Entity>| {
             if let Some(text) = filter.search.as_deref() {
-                select = query::search::<topic::Entity>(select, text)?;
+                select = query::search::<topic::Entity>(select, text, backend)?;
             }
             if let Some(slug) = filter.condition.as_deref() {
                 validate::max_chars(slug, "filter.condition", validate::MAX_SLUG)?;

@@ -49,6 +49,10 @@ pub struct AppState {
     pub cache_max_age: u32,
     /// Automatic persisted queries, by hash.
     pub persisted_queries: persisted::PersistedQueries,
+    /// The benchmark's ceiling: a file whose bytes `/bench/ceiling` answers, when set.
+    pub bench_ceiling: Option<std::path::PathBuf>,
+    /// Those bytes, read on first use.
+    pub bench_ceiling_body: std::sync::OnceLock<actix_web::web::Bytes>,
 }
 
 /// Registers every route.
@@ -62,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(health::live))
     .route("/readyz", web::get().to(health::ready))
     .route("/metrics", web::get().to(metrics))
+    .route("/bench/ceiling", web::to(bench_ceiling))
     .route("/admin", web::get().to(admin::redirect))
     .route("/admin/{path:.*}", web::get().to(admin::asset));
 }
@@ -70,4 +75,21 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(state.metrics.render(&state.db, state.db_max_connections))
+}
+
+/// The benchmark's ceiling (only with `DERMIS_BENCH_CEILING_FILE`): the same response bytes
+/// as a GraphQL answer, through the same middleware, without GraphQL or database work.
+async fn bench_ceiling(state: web::Data<AppState>) -> HttpResponse {
+    let Some(path) = &state.bench_ceiling else {
+        return HttpResponse::NotFound().finish();
+    };
+    let body = state.bench_ceiling_body.get_or_init(|| {
+        std::fs::read(path)
+            .map(actix_web::web::Bytes::from)
+            .unwrap_or_default()
+    });
+    HttpResponse::Ok()
+        .content_type("application/graphql-response+json; charset=utf-8")
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .body(body.clone())
 }
