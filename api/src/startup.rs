@@ -33,6 +33,9 @@ pub enum StartupError {
     /// Authentication could not be prepared.
     #[error("cannot prepare authentication: {0}")]
     Auth(#[from] crate::errors::ApiError),
+    /// PostgreSQL `LISTEN` for other nodes' writes failed.
+    #[error("cannot listen for content changes on the database: {0}")]
+    Listen(String),
     /// The address cannot be listened on.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
@@ -78,7 +81,9 @@ impl Application {
         let traffic = settings.traffic.clone();
         let cache = Arc::new(ResponseCache::new(settings.response_cache_bytes));
         if settings.database.backend == Backend::Postgres && cache.enabled() {
-            invalidation::listen(settings.database.url.clone(), cache.clone());
+            invalidation::listen(settings.database.url.clone(), cache.clone())
+                .await
+                .map_err(|e| StartupError::Listen(e.to_string()))?;
         }
         let state = web::Data::new(AppState {
             cache,

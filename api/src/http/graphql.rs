@@ -459,7 +459,8 @@ async fn resolve_document(
 
 /// Mutations that change no content: they leave the response cache alone (a login flood
 /// must not flush every node's cache).
-const ACCOUNT_MUTATIONS: [&str; 3] = ["login", "refreshSession", "logout"];
+/// (`createFirstAdmin` is not among them: it changes the anonymous `setupStatus`.)
+const ACCOUNT_MUTATIONS: [&str; 4] = ["login", "refreshSession", "logout", "changePassword"];
 
 /// Whether running `operation` (a mutation) may have changed what anonymous callers see.
 fn changes_content(operation: &OperationDefinition) -> bool {

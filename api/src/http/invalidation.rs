@@ -16,11 +16,20 @@ use super::cache::ResponseCache;
 /// The notification channel.
 pub const CHANNEL: &str = "dermis_content_changed";
 
+/// This process's name in notifications (a UUID), so it can skip its own: it emptied its
+/// cache when it wrote, and a late echo would only throw away answers cached since.
+fn node_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| uuid::Uuid::new_v4().to_string())
+}
+
 /// Content changed: empty the cache here and tell the other nodes.
 pub async fn content_changed(db: &DatabaseConnection, cache: &ResponseCache) {
     cache.invalidate();
     if db.get_database_backend() == DbBackend::Postgres
-        && let Err(error) = db.execute_unprepared(&format!("NOTIFY {CHANNEL}")).await
+        && let Err(error) = db
+            .execute_unprepared(&format!("NOTIFY {CHANNEL}, '{}'", node_id()))
+            .await
     {
         // The other nodes then serve cached answers until their next notification or
         // reconnection; say so loudly.
@@ -28,33 +37,44 @@ pub async fn content_changed(db: &DatabaseConnection, cache: &ResponseCache) {
     }
 }
 
-/// Listens for other nodes' writes until the process ends (PostgreSQL only).
-pub fn listen(url: String, cache: Arc<ResponseCache>) {
+/// Starts listening for other nodes' writes (PostgreSQL only). Returns once `LISTEN` is in
+/// place, so nothing is served (and cached) before this node can hear about writes; then
+/// keeps listening, reconnecting as needed, until the process ends.
+pub async fn listen(url: String, cache: Arc<ResponseCache>) -> Result<(), sea_orm::sqlx::Error> {
+    let mut listener = PgListener::connect(&url).await?;
+    listener.listen(CHANNEL).await?;
     tokio::spawn(async move {
         loop {
-            match PgListener::connect(&url).await {
-                Ok(mut listener) => match listener.listen(CHANNEL).await {
-                    Ok(()) => {
-                        tracing::debug!("listening for content changes of other nodes");
+            match listener.try_recv().await {
+                Ok(Some(notification)) => {
+                    if notification.payload() != node_id() {
                         cache.invalidate();
-                        loop {
-                            match listener.try_recv().await {
-                                Ok(Some(_)) => cache.invalidate(),
-                                // The connection dropped and will be re-established.
-                                Ok(None) => cache.invalidate(),
-                                Err(error) => {
-                                    tracing::warn!(%error, "content-change listener failed");
-                                    break;
-                                }
+                    }
+                }
+                // The connection dropped; `try_recv` reconnects on the next call, and
+                // whatever was sent meanwhile is lost: start afresh.
+                Ok(None) => cache.invalidate(),
+                Err(error) => {
+                    tracing::warn!(%error, "content-change listener failed; reconnecting");
+                    cache.invalidate();
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    match PgListener::connect(&url).await {
+                        Ok(mut fresh) => match fresh.listen(CHANNEL).await {
+                            Ok(()) => {
+                                listener = fresh;
+                                cache.invalidate();
                             }
+                            Err(error) => {
+                                tracing::warn!(%error, "cannot LISTEN for content changes")
+                            }
+                        },
+                        Err(error) => {
+                            tracing::warn!(%error, "cannot connect the content-change listener");
                         }
                     }
-                    Err(error) => tracing::warn!(%error, "cannot LISTEN for content changes"),
-                },
-                Err(error) => tracing::warn!(%error, "cannot connect the content-change listener"),
+                }
             }
-            cache.invalidate();
-            tokio::time::sleep(Duration::from_secs(1)).await;
         }
     });
+    Ok(())
 }
