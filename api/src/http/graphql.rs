@@ -514,17 +514,14 @@ async fn execute(
     };
     let anonymous_read =
         matches!(viewer, Viewer::Anonymous) && operation_type == Some(OperationType::Query);
-    let variables_text = params
-        .variables
-        .as_ref()
-        .map(|v| serde_json::to_string(v).unwrap_or_default())
-        .unwrap_or_default();
+    // The key (and the variables' text in it) is only built when the cache is used.
     let cache_key = if anonymous_read && state.cache.enabled() {
-        ResponseCache::key(
-            params.operation_name.as_deref(),
-            &cache_text,
-            &variables_text,
-        )
+        let variables = params
+            .variables
+            .as_ref()
+            .map(|v| serde_json::to_string(v).unwrap_or_default())
+            .unwrap_or_default();
+        ResponseCache::key(params.operation_name.as_deref(), &cache_text, &variables)
     } else {
         None
     };
@@ -576,19 +573,25 @@ async fn execute(
     let outcome = outcome(request_error, &errors);
     let clean = errors.is_empty() && data.is_some();
     let (status, body) = render(data, errors, extensions, response_type);
-    let response = if anonymous_read && clean {
+    // The ETag (a SHA-256 of the body) is only computed for what is cached or sent by GET.
+    let response = if anonymous_read && clean && (via_get || cache_key.is_some()) {
         let cached = Cached::new(body);
         if let Some(key) = cache_key {
             state.cache.put(generation, key, cached.clone());
         }
         answer(req, state, cached, status, response_type, via_get)
     } else {
-        HttpResponse::build(status)
-            .content_type(response_type.content_type())
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(body)
+        not_cacheable(status, response_type, body)
     };
     tag(response, operation_name, outcome)
+}
+
+/// An answer that no cache may keep.
+fn not_cacheable(status: StatusCode, response_type: ResponseType, body: Bytes) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(response_type.content_type())
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
 }
 
 /// An anonymous read's answer: over `GET`, cacheable by browsers and CDNs for the
@@ -602,10 +605,7 @@ fn answer(
     via_get: bool,
 ) -> HttpResponse {
     if !via_get {
-        return HttpResponse::build(status)
-            .content_type(response_type.content_type())
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(cached.body);
+        return not_cacheable(status, response_type, cached.body);
     }
     let cache_control = format!("public, max-age={}", state.cache_max_age);
     let not_modified = req
