@@ -367,6 +367,9 @@ async fn import(file: PathBuf, database: DatabaseArgs) -> Result<(), Failure> {
             backup::BackupError::NotEmpty(_) => Failure::config(err),
             other => Failure::runtime(other),
         })?;
+    db::refresh_statistics(&conn, true)
+        .await
+        .map_err(Failure::runtime)?;
     println!("imported {summary}");
     Ok(())
 }

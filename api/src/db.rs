@@ -90,6 +90,49 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbSetupError> {
     Ok(applied_before)
 }
 
+/// Brings the query planner's statistics up to date. SQLite keeps none until `ANALYZE`
+/// runs, and without them it guesses that `status = ?` matches ten rows: it then walks the
+/// whole status index of 100,000 topics for a search that matches one (11 ms instead of
+/// 0.3 ms). A database without statistics gets a full `ANALYZE`; otherwise
+/// `PRAGMA optimize=0x10002` re-analyzes only tables whose size changed a lot, which is
+/// cheap enough to run at every start and every hour. PostgreSQL: `VACUUM (ANALYZE)` when
+/// `full` (after a bulk import, before autovacuum would get to it: the visibility map it
+/// sets lets a `totalCount` of 100,000 topics read the status index alone, 16 ms instead of
+/// an 82 ms sequential scan); autovacuum does the rest.
+pub async fn refresh_statistics(db: &DatabaseConnection, full: bool) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let stats: Option<i64> = db
+                .query_one_raw(sea_orm::Statement::from_string(
+                    DbBackend::Sqlite,
+                    "SELECT count(*) AS n FROM sqlite_master WHERE name = 'sqlite_stat1'",
+                ))
+                .await?
+                .map(|row| row.try_get("", "n"))
+                .transpose()?;
+            if full || stats.unwrap_or(0) == 0 {
+                db.execute_unprepared("ANALYZE").await?;
+            } else {
+                db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+            }
+        }
+        DbBackend::Postgres if full => {
+            // The tables of this schema only: a database-wide VACUUM would also wait on
+            // (and hold up) other schemas' migrations.
+            db.execute_unprepared(
+                "VACUUM (ANALYZE) topics, conditions, side_effects, topic_conditions, \
+                 topic_side_effects, revisions",
+            )
+            .await?;
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// How often a serving node refreshes SQLite's planner statistics.
+pub const STATISTICS_INTERVAL: Duration = Duration::from_secs(3600);
+
 /// Begins a transaction that will write. On SQLite it is `BEGIN IMMEDIATE`: it takes the
 /// write lock at once (waiting within the busy timeout), because a deferred transaction
 /// that read first and then writes after another connection committed fails at once with

@@ -67,6 +67,7 @@ impl Application {
                 "new embedded database: loaded the sample content"
             );
         }
+        keep_statistics_fresh(&db).await;
         let secret = tokens::load_secret(&db, settings.jwt_secret.as_deref()).await?;
         let auth = Arc::new(Auth::new(&secret, settings.auth.clone()).await?);
         let setup_code = setup::code(&db).await?;
@@ -181,6 +182,27 @@ impl Application {
         }
         tracing::info!("shutdown complete");
         served
+    }
+}
+
+/// Refreshes the planner statistics now and, on SQLite, every [`db::STATISTICS_INTERVAL`].
+/// A failure only costs query plans, so it is logged, never fatal.
+async fn keep_statistics_fresh(db: &sea_orm::DatabaseConnection) {
+    if let Err(error) = db::refresh_statistics(db, false).await {
+        tracing::warn!(%error, "cannot refresh the query planner statistics");
+    }
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite {
+        let db = db.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(db::STATISTICS_INTERVAL);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                if let Err(error) = db::refresh_statistics(&db, false).await {
+                    tracing::warn!(%error, "cannot refresh the query planner statistics");
+                }
+            }
+        });
     }
 }
 

@@ -11,8 +11,10 @@ mod m20261124_000003_links;
 mod m20261124_000004_revisions_settings;
 mod m20261125_000005_sessions;
 mod m20261125_000006_search;
+mod m20261125_000007_list_indexes;
+mod m20261125_000008_pg_search_column;
 
-pub use m20261125_000006_search::pg_document;
+pub use m20261125_000008_pg_search_column::SEARCH_COLUMN;
 
 /// The ordered list of Dermis migrations.
 pub struct Migrator;
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_revisions_settings::Migration),
             Box::new(m20261125_000005_sessions::Migration),
             Box::new(m20261125_000006_search::Migration),
+            Box::new(m20261125_000007_list_indexes::Migration),
+            Box::new(m20261125_000008_pg_search_column::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! Full-text search indexes for topics (title, summary, body), conditions and side effects
 //! (name, description): FTS5 tables kept in sync by triggers on SQLite, GIN expression
-//! indexes over `to_tsvector('simple', ...)` on PostgreSQL. The expressions must stay
-//! identical to the ones `content::query::search` writes, or PostgreSQL ignores the index.
+//! indexes over `to_tsvector('simple', ...)` on PostgreSQL. On PostgreSQL,
+//! `m20261125_000008_pg_search_column` later replaces the expression index with a stored column.
 
 use sea_orm_migration::prelude::*;
 
@@ -9,14 +9,14 @@ use sea_orm_migration::prelude::*;
 pub struct Migration;
 
 /// Each searchable table and its columns.
-const TABLES: [(&str, &[&str]); 3] = [
+pub(crate) const TABLES: [(&str, &[&str]); 3] = [
     ("topics", &["title", "summary", "body"]),
     ("conditions", &["name", "description"]),
     ("side_effects", &["name", "description"]),
 ];
 
-/// The PostgreSQL document expression of `columns` (shared with the query builder).
-pub fn pg_document(columns: &[&str]) -> String {
+/// The PostgreSQL document expression of `columns`.
+pub(crate) fn pg_document(columns: &[&str]) -> String {
     let joined = columns
         .iter()
         .map(|c| format!("coalesce(\"{c}\", '')"))

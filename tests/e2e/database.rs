@@ -54,10 +54,44 @@ on_both_databases! {
         };
         for table in ["topics", "conditions", "side_effects"] {
             let label = if table == "topics" { "title" } else { "name" };
-            for column in ["status", label, "updated_at", "published_at"] {
+            for column in [label, "updated_at", "published_at"] {
                 let name = format!("idx_{table}_{column}");
                 assert!(indexes.contains(&name), "{name} missing from {indexes:?}");
             }
+            // Lists filter on status and order by a key and the id: one index serves both.
+            for column in [label, "updated_at"] {
+                let name = format!("idx_{table}_status_{column}_id");
+                assert!(indexes.contains(&name), "{name} missing from {indexes:?}");
+            }
+            let name = format!("idx_{table}_status");
+            assert!(!indexes.contains(&name), "{name} is a prefix of the composites and was dropped");
+            if backend == Backend::Postgres {
+                let name = format!("idx_{table}_search_document");
+                assert!(indexes.contains(&name), "{name} missing from {indexes:?}");
+            }
+        }
+        if backend == Backend::Sqlite {
+            // The server gathered planner statistics at start (the search plan depends on them).
+            assert_eq!(
+                strings(&db, "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'").await,
+                ["sqlite_stat1"]
+            );
+            // The first page of a list reads the composite index in order: no sort of all rows.
+            let plan: Vec<String> = db
+                .query_all_raw(Statement::from_string(
+                    db.get_database_backend(),
+                    "EXPLAIN QUERY PLAN SELECT id FROM topics WHERE status IN ('PUBLISHED') ORDER BY title, id LIMIT 21",
+                ))
+                .await
+                .expect("plan")
+                .iter()
+                .filter_map(|row| row.try_get_by_index::<String>(3).ok())
+                .collect();
+            assert!(
+                plan.iter().any(|step| step.contains("idx_topics_status_title_id"))
+                    && !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+                "{plan:?}"
+            );
         }
         for name in [
             "idx_topic_conditions_topic_position",

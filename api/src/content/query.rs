@@ -3,8 +3,8 @@
 use entity::{ContentStatus, condition, side_effect, topic, topic_condition, topic_side_effect};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, IdenStatic, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Value,
+    ColumnTrait, DatabaseConnection, DbBackend, Order, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, Value,
 };
 
 use super::Visibility;
@@ -71,11 +71,14 @@ pub fn search<E: Document>(
             .map(|w| format!("{w}:*"))
             .collect::<Vec<_>>()
             .join(" & ");
-        let columns: Vec<&str> = E::SEARCH.iter().map(|c| c.as_str()).collect();
+        // `OFFSET 0` keeps the planner from flattening the subquery: it cannot estimate
+        // how many rows a prefix query matches (it guesses 2%), and flattened it walks the
+        // whole title index checking each row (325 ms for a word in one topic of 100,000)
+        // instead of reading the GIN index and sorting the few matches (1.5 ms).
         Expr::cust_with_values(
             format!(
-                "{} @@ to_tsquery('simple', $1)",
-                migration::pg_document(&columns)
+                "\"{table}\".\"id\" IN (SELECT \"id\" FROM \"{table}\" WHERE \"{}\" @@ to_tsquery('simple', $1) OFFSET 0)",
+                migration::SEARCH_COLUMN
             ),
             [query],
         )
