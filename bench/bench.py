@@ -152,6 +152,7 @@ def measure(server, name, path, args, connections, duration, script="post.lua"):
     print(f"    {name:9} c={connections:<3} {result['rps']:>9.0f} req/s  p50 {result['p50_ms']:7.2f} ms  "
           f"p99 {result['p99_ms']:7.2f} ms  sql/req {result['sql_per_request']}"
           + (f"  saves {result.get('saves_ok')}/{result.get('saves_ok', 0) + result.get('saves_failed', 0)}"
+             f" (+{result.get('saves_resynced', 0)} resynced)"
              if "saves_ok" in result else ""), flush=True)
     return result
 
