@@ -48,6 +48,7 @@ pub async fn connect(
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
+                .pragma("cache_size", SQLITE_CACHE_SIZE)
         });
     let mut db = Database::connect(options)
         .await
@@ -60,6 +61,12 @@ pub async fn connect(
     }
     Ok(db)
 }
+
+/// Each SQLite connection's page cache, in KiB when negative (SQLite's default: 2,000 KiB).
+/// Measured on 100,000 topics: every pooled connection that runs a `totalCount` fills its
+/// cache and added ~4.8 MB to the server (10 connections: 118 MB peak); the operating
+/// system's page cache holds the same pages anyway, so a small cache costs little.
+const SQLITE_CACHE_SIZE: &str = "-512";
 
 /// Applies every pending migration. Returns how many migrations had been applied before,
 /// so the caller can tell a brand-new database (0) from an existing one.
@@ -95,7 +102,8 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbSetupError> {
 /// whole status index of 100,000 topics for a search that matches one (11 ms instead of
 /// 0.3 ms). A database without statistics gets a full `ANALYZE`; otherwise
 /// `PRAGMA optimize=0x10002` re-analyzes only tables whose size changed a lot, which is
-/// cheap enough to run at every start and every hour. PostgreSQL: `VACUUM (ANALYZE)` when
+/// cheap enough to run at every start and every hour; `full` (after a bulk import) also
+/// checkpoints the write-ahead log. PostgreSQL: `VACUUM (ANALYZE)` when
 /// `full` (after a bulk import, before autovacuum would get to it: the visibility map it
 /// sets lets a `totalCount` of 100,000 topics read the status index alone, 16 ms instead of
 /// an 82 ms sequential scan); autovacuum does the rest.
@@ -112,6 +120,12 @@ pub async fn refresh_statistics(db: &DatabaseConnection, full: bool) -> Result<(
                 .transpose()?;
             if full || stats.unwrap_or(0) == 0 {
                 db.execute_unprepared("ANALYZE").await?;
+            }
+            if full {
+                // A bulk import leaves its pages in the write-ahead log (1 GB for 100,000
+                // topics): move them into the database file and empty the log.
+                db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .await?;
             } else {
                 db.execute_unprepared("PRAGMA optimize=0x10002").await?;
             }

@@ -92,6 +92,9 @@ impl Application {
             persisted_queries: PersistedQueries::new(settings.persisted_queries),
             bench_ceiling: settings.bench_ceiling_file.clone(),
             bench_ceiling_body: std::sync::OnceLock::new(),
+            queries_in_flight: Arc::new(tokio::sync::Semaphore::new(
+                settings.max_concurrent_queries,
+            )),
             schema: build_schema(db.clone(), auth.clone(), &settings.limits),
             limits: settings.limits.clone(),
             max_body_bytes: settings.max_body_bytes,

@@ -198,3 +198,25 @@ on_both_databases! {
         assert_eq!((status, body["errors"][0]["extensions"]["code"].clone()), (400, json!("GRAPHQL_VALIDATION_FAILED")), "{body}");
     }
 }
+
+on_both_databases! {
+    async fn queries_beyond_the_concurrency_bound_wait_and_all_succeed(backend) {
+        // One query at a time, with the response cache off: 24 concurrent readers (some
+        // asking for linked documents, which the DataLoaders fetch within the one permit)
+        // all get their answer, none an error.
+        let server = TestServer::on(backend)
+            .sample()
+            .env("DERMIS_MAX_CONCURRENT_QUERIES", "1")
+            .env("DERMIS_RESPONSE_CACHE_BYTES", "0")
+            .start()
+            .await;
+        let query = json!({ "query": "{ topic(slug: \"microneedling\") { title conditions { node { name } } sideEffects { node { name } } } }" });
+        let answers = futures_util::future::join_all((0..24).map(|_| server.post(&query))).await;
+        for (status, body) in &answers {
+            assert_eq!(*status, 200, "{body}");
+            assert!(body.get("errors").is_none(), "{body}");
+            assert_eq!(body["data"]["topic"]["title"], "Microneedling", "{body}");
+            assert!(!body["data"]["topic"]["conditions"].as_array().is_none_or(Vec::is_empty), "{body}");
+        }
+    }
+}

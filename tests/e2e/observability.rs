@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use dermis_tests::{TestServer, on_both_databases};
+use dermis_tests::{Backend, TestServer, on_both_databases};
 use reqwest::Response;
 use serde_json::{Value, json};
 
@@ -112,7 +112,10 @@ on_both_databases! {
         assert!(text.contains(r#"dermis_graphql_request_duration_seconds_bucket{le="+Inf",operation="TopicPage"} 3"#)
             || text.contains(r#"dermis_graphql_request_duration_seconds_bucket{operation="TopicPage",le="+Inf"} 3"#), "{text}");
         assert!(metric(&text, "dermis_sql_statements_total") >= 3.0, "{text}");
-        assert_eq!(metric(&text, "dermis_db_pool_max_connections"), 10.0, "{text}");
+        // The default pool: 10 on PostgreSQL; on SQLite twice the cores, at least 4.
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        let pool = if backend == Backend::Postgres { 10 } else { (2 * cores).max(4) };
+        assert_eq!(metric(&text, "dermis_db_pool_max_connections"), pool as f64, "{text}");
         assert!(metric(&text, "dermis_db_pool_connections") >= 1.0, "{text}");
         assert!(text.contains("# TYPE dermis_db_pool_idle_connections gauge"), "{text}");
         // A client cannot add a label value per request.

@@ -546,6 +546,12 @@ async fn execute(
     let client = super::client::ClientAddr::of(req).map(|addr| addr.to_string());
     let context = RequestContext::new(state.db.clone(), viewer, client);
     let idle = context.idle.clone();
+    // Mutations are few and may wait on argon2; only queries are bounded.
+    let _permit = if operation_type == Some(OperationType::Query) {
+        state.queries_in_flight.acquire().await.ok()
+    } else {
+        None
+    };
     let response = idle
         .track(state.schema.execute(request.data(context)))
         .await;
@@ -563,9 +569,8 @@ async fn execute(
         .iter()
         .map(|e| normalize_error(serde_json::to_value(e).unwrap_or(Value::Null), default_code))
         .collect();
-    let data =
-        (!request_error).then(|| serde_json::to_value(&response.data).unwrap_or(Value::Null));
-    if writes_content && data.as_ref().is_some_and(|d| !d.is_null()) {
+    let data = (!request_error).then_some(&response.data);
+    if writes_content && data.is_some_and(|d| *d != async_graphql::Value::Null) {
         invalidation::content_changed(&state.db, &state.cache).await;
     }
     let extensions = (!response.extensions.is_empty())
@@ -696,8 +701,22 @@ fn normalize_error(mut error: Value, default_code: &str) -> Value {
 }
 
 /// The status and JSON body of a GraphQL response.
-fn render(
-    data: Option<Value>,
+/// The response body: `errors` (when any), `data` (when present), `extensions` (when any).
+/// `data` is serialised straight from the executor's value, in the selection set's order
+/// (the spec's SHOULD), without an intermediate JSON tree: for a listing of 20 topics that
+/// tree was a second full copy of the answer in memory and a third of its serialising time.
+#[derive(serde::Serialize)]
+struct Body<'a, D: serde::Serialize> {
+    #[serde(skip_serializing_if = "<[Value]>::is_empty")]
+    errors: &'a [Value],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a D>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extensions: Option<&'a Value>,
+}
+
+fn render<D: serde::Serialize>(
+    data: Option<&D>,
     errors: Vec<Value>,
     extensions: Option<Value>,
     response_type: ResponseType,
@@ -707,17 +726,12 @@ fn render(
     } else {
         StatusCode::OK
     };
-    let mut body = Map::new();
-    if !errors.is_empty() {
-        body.insert("errors".into(), Value::Array(errors));
-    }
-    if let Some(data) = data {
-        body.insert("data".into(), data);
-    }
-    if let Some(extensions) = extensions {
-        body.insert("extensions".into(), extensions);
-    }
-    let bytes = serde_json::to_vec(&Value::Object(body)).unwrap_or_default();
+    let body = Body {
+        errors: &errors,
+        data,
+        extensions: extensions.as_ref(),
+    };
+    let bytes = serde_json::to_vec(&body).unwrap_or_default();
     (status, Bytes::from(bytes))
 }
 
@@ -727,7 +741,7 @@ fn respond(
     extensions: Option<Value>,
     response_type: ResponseType,
 ) -> HttpResponse {
-    let (status, body) = render(data, errors, extensions, response_type);
+    let (status, body) = render(data.as_ref(), errors, extensions, response_type);
     HttpResponse::build(status)
         .content_type(response_type.content_type())
         .body(body)
