@@ -76,6 +76,8 @@ on_both_databases! {
                 strings(&db, "SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'").await,
                 ["sqlite_stat1"]
             );
+            // ... without STAT4 samples, which would make SQLite re-prepare statements.
+            assert_eq!(strings(&db, "SELECT CAST(count(*) AS TEXT) FROM sqlite_stat4").await, ["0"]);
             // The first page of a list reads the composite index in order: no sort of all rows.
             let plan: Vec<String> = db
                 .query_all_raw(Statement::from_string(
