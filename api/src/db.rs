@@ -113,12 +113,7 @@ pub async fn refresh_statistics(db: &DatabaseConnection, full: bool) -> Result<(
             if full || !sqlite_table_exists(db, "sqlite_stat1").await? {
                 db.execute_unprepared("ANALYZE").await?;
             }
-            if full {
-                // A bulk import leaves its pages in the write-ahead log (1 GB for 100,000
-                // topics): move them into the database file and empty the log.
-                db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-                    .await?;
-            } else {
+            if !full {
                 db.execute_unprepared("PRAGMA optimize=0x10002").await?;
             }
             // The bundled SQLite is built with STAT4, whose samples make it re-prepare every
@@ -129,6 +124,12 @@ pub async fn refresh_statistics(db: &DatabaseConnection, full: bool) -> Result<(
             if sqlite_table_exists(db, "sqlite_stat4").await? {
                 db.execute_unprepared("DELETE FROM sqlite_stat4").await?;
                 db.execute_unprepared("ANALYZE sqlite_schema").await?;
+            }
+            if full {
+                // A bulk import leaves its pages in the write-ahead log (1 GB for 100,000
+                // topics): move them into the database file and empty the log, last.
+                db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .await?;
             }
         }
         DbBackend::Postgres if full => {

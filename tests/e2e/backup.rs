@@ -80,6 +80,11 @@ without_database! {
         let last = TestDb::create(Backend::Sqlite).await;
         let (code, output) = import(&last, &dir.path().join("b.json")).await;
         assert_eq!(code, Some(0), "{output}");
+        // The import is in the database file itself, not left in the write-ahead log.
+        let file = last.url.trim_start_matches("sqlite://").split('?').next().unwrap_or_default().to_owned();
+        let wal = std::fs::metadata(format!("{file}-wal")).map(|m| m.len()).unwrap_or(0);
+        assert_eq!(wal, 0, "{file}-wal");
+        assert!(std::fs::metadata(&file).is_ok_and(|m| m.len() > 0), "{file}");
         let third = export(&last, &dir.path().join("c.json")).await;
         assert_eq!(comparable(third), comparable(first), "and back");
 
