@@ -45,8 +45,6 @@ pub trait Document: EntityTrait<Model: Sync + serde::Serialize> {
     const UPDATED_BY: Self::Column;
     /// The Markdown text: body (topics) or description.
     const TEXT: Self::Column;
-    /// Columns a text search looks in.
-    const SEARCH: &'static [Self::Column];
     /// Entity type name used in revisions.
     const KIND: &'static str;
 
@@ -68,7 +66,7 @@ pub fn published_sort_value(at: Option<DateTime<Utc>>) -> SortValue {
 }
 
 macro_rules! document {
-    ($module:ident, $kind:literal, $label:ident, $text:ident, [$($search:ident),+]) => {
+    ($module:ident, $kind:literal, $label:ident, $text:ident) => {
         impl Document for $module::Entity {
             const ID: Self::Column = $module::Column::Id;
             const SLUG: Self::Column = $module::Column::Slug;
@@ -79,7 +77,6 @@ macro_rules! document {
             const VERSION: Self::Column = $module::Column::Version;
             const UPDATED_BY: Self::Column = $module::Column::UpdatedBy;
             const TEXT: Self::Column = $module::Column::$text;
-            const SEARCH: &'static [Self::Column] = &[$($module::Column::$search),+];
             const KIND: &'static str = $kind;
 
             fn id(model: &Self::Model) -> i32 {
@@ -132,21 +129,11 @@ impl Labelled for side_effect::Model {
     }
 }
 
-document!(topic, "topic", Title, Body, [Title, Summary, Body]);
-document!(
-    condition,
-    "condition",
-    Name,
-    Description,
-    [Name, Description]
-);
-document!(
-    side_effect,
-    "side_effect",
-    Name,
-    Description,
-    [Name, Description]
-);
+// The columns a search looks in are the migrations' (`m20261125_000006_search`: FTS5 tables
+// on SQLite, `m20261125_000008_pg_search_column` on PostgreSQL), not listed here.
+document!(topic, "topic", Title, Body);
+document!(condition, "condition", Name, Description);
+document!(side_effect, "side_effect", Name, Description);
 
 /// Is this status visible under `visibility`?
 pub fn visible(status: ContentStatus, visibility: super::Visibility) -> bool {

@@ -700,11 +700,9 @@ fn normalize_error(mut error: Value, default_code: &str) -> Value {
     error
 }
 
-/// The status and JSON body of a GraphQL response.
 /// The response body: `errors` (when any), `data` (when present), `extensions` (when any).
 /// `data` is serialised straight from the executor's value, in the selection set's order
-/// (the spec's SHOULD), without an intermediate JSON tree: for a listing of 20 topics that
-/// tree was a second full copy of the answer in memory and a third of its serialising time.
+/// (the spec's SHOULD), without first copying it into a `serde_json::Value` tree.
 #[derive(serde::Serialize)]
 struct Body<'a, D: serde::Serialize> {
     #[serde(skip_serializing_if = "<[Value]>::is_empty")]
@@ -715,6 +713,7 @@ struct Body<'a, D: serde::Serialize> {
     extensions: Option<&'a Value>,
 }
 
+/// The status and JSON body of a GraphQL response.
 fn render<D: serde::Serialize>(
     data: Option<&D>,
     errors: Vec<Value>,
