@@ -15,6 +15,7 @@ use crate::content::seed::{self, SeedError};
 use crate::db::{self, DbSetupError};
 use crate::graphql::build_schema;
 use crate::http::cache::ResponseCache;
+use crate::http::documents::ParsedDocuments;
 use crate::http::invalidation;
 use crate::http::persisted::PersistedQueries;
 use crate::http::rate_limit::RateLimiter;
@@ -90,12 +91,14 @@ impl Application {
             cache,
             cache_max_age: settings.cache_max_age,
             persisted_queries: PersistedQueries::new(settings.persisted_queries),
+            documents: ParsedDocuments::default(),
             bench_ceiling: settings.bench_ceiling_file.clone(),
             bench_ceiling_body: std::sync::OnceLock::new(),
             queries_in_flight: Arc::new(tokio::sync::Semaphore::new(
                 settings.max_concurrent_queries,
             )),
             schema: build_schema(db.clone(), auth.clone(), &settings.limits),
+            complexity_schema: std::sync::OnceLock::new(),
             limits: settings.limits.clone(),
             max_body_bytes: settings.max_body_bytes,
             rate_limiter: traffic

@@ -52,6 +52,25 @@ on_both_databases! {
         assert_eq!(answer["errors"][0]["extensions"]["limit"], 3, "{answer}");
         assert_eq!(answer["errors"][0]["extensions"]["actual"], 4, "{answer}");
         assert!(answer["errors"][0]["message"].as_str().unwrap_or_default().contains("aliases"));
+        // A complexity refusal too, with the complexity the variables give the query.
+        let (_, answer) = server.post(&cases[9].0).await;
+        assert_eq!(answer["errors"][0]["extensions"]["limit"], 300, "{answer}");
+        assert!(answer["errors"][0]["extensions"]["actual"].as_u64() > Some(300), "{answer}");
+        assert!(answer["errors"][0]["message"].as_str().unwrap_or_default().contains("complexity"));
+
+        // A query text seen before is not parsed again, but every request is checked with
+        // its own variables: the text refused above passes with a smaller page, and a
+        // required variable is still required the second time.
+        let (status, answer) = server.post(&json!({ "query": cases[9].0["query"], "variables": { "n": 2 } })).await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(answer["data"]["topics"]["edges"][0]["node"]["title"], "Microneedling", "{answer}");
+        let required = "query($s: String!) { topic(slug: $s) { slug } }";
+        let data = server.query(required, json!({ "s": "microneedling" })).await;
+        assert_eq!(data["topic"]["slug"], "microneedling");
+        for _ in 0..2 {
+            let (status, answer) = server.post(&json!({ "query": required })).await;
+            assert_eq!((status, code(&answer)), (400, "GRAPHQL_VALIDATION_FAILED"), "{answer}");
+        }
 
         // Within the limits, the same shapes work.
         let data = server.query("{ __typename a: topics(first: 10) { edges { node { title } } } }", json!({})).await;

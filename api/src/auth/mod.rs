@@ -102,8 +102,7 @@ impl Auth {
     /// the token's `token_version` current.
     pub async fn authenticate(&self, db: &DatabaseConnection, token: &str) -> ApiResult<Viewer> {
         let claims = self.keys.decode(token)?;
-        let user = entity::user::Entity::find_by_id(claims.user_id()?)
-            .one(db)
+        let user = crate::db::unique(entity::user::Entity::find_by_id(claims.user_id()?), db)
             .await?
             .filter(|user| user.active && user.token_version == claims.tv)
             .ok_or_else(|| ApiError::Unauthenticated("the access token was revoked".into()))?;

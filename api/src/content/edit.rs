@@ -186,7 +186,7 @@ async fn bump<E: Document, C: ConnectionTrait>(
 
 /// A document by id.
 async fn find<E: Document, C: ConnectionTrait>(conn: &C, id: i32) -> ApiResult<Option<E::Model>> {
-    Ok(E::find().filter(E::ID.eq(id)).one(conn).await?)
+    Ok(crate::db::unique(E::find().filter(E::ID.eq(id)), conn).await?)
 }
 
 /// The full snapshot of a document: its row, and for a topic its ordered links.

@@ -21,10 +21,11 @@ pub async fn find_by_slug<E: Document>(
     slug: &str,
     visibility: Visibility,
 ) -> ApiResult<Option<E::Model>> {
-    Ok(visible::<E>(E::find(), visibility)
-        .filter(E::SLUG.eq(slug))
-        .one(db)
-        .await?)
+    Ok(crate::db::unique(
+        visible::<E>(E::find(), visibility).filter(E::SLUG.eq(slug)),
+        db,
+    )
+    .await?)
 }
 
 /// Restricts a select to what `visibility` may see.

@@ -6,9 +6,11 @@
 //!    then the parse, then the shape of the operation with every fragment expanded once
 //!    (memoised, so a "fragment bomb" costs linear time): depth, aliases, root fields,
 //!    number of fields, fragment cycles, introspection.
-//! 2. [`ComplexityLimit`], an async-graphql extension, reads the weighted complexity that
-//!    validation computes with the schema: connections cost `first`/`last` (default page
-//!    size) times their selection, other lists [`LIST_WEIGHT`] times theirs.
+//! 2. The weighted complexity that validation computes with the schema: connections cost
+//!    `first`/`last` (default page size) times their selection, other lists
+//!    [`LIST_WEIGHT`] times theirs. The serving schema checks it with async-graphql's
+//!    built-in limit; a refusal is explained by [`ComplexityLimit`], an extension on a
+//!    second schema (see `build_schema` in the parent module for why).
 //! 3. Execution, which only starts when both passed.
 //!
 //! Every refusal is a [`QueryRefused`] with its own `extensions.code`.

@@ -181,10 +181,11 @@ async fn lookup<E: Document>(
         }
         (None, Some(id)) => {
             let id = validate::id(&id, "id")?;
-            query::visible::<E>(E::find(), visibility)
-                .filter(E::ID.eq(id))
-                .one(db)
-                .await?
+            crate::db::unique(
+                query::visible::<E>(E::find(), visibility).filter(E::ID.eq(id)),
+                db,
+            )
+            .await?
         }
         _ => return Err(ApiError::bad_input("slug", "pass either `slug` or `id`")),
     };

@@ -27,8 +27,8 @@ use super::invalidation;
 use super::observe::OperationInfo;
 use super::persisted::PersistedQuery;
 use crate::auth::Viewer;
-use crate::graphql::RequestContext;
 use crate::graphql::limits::select_operation;
+use crate::graphql::{AppSchema, RequestContext, build_complexity_schema, is_complexity_refusal};
 use crate::metrics::Outcome;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -425,10 +425,23 @@ async fn resolve_document(
                     response_type,
                 ));
             }
-            let document = state
-                .limits
-                .inspect(query, variables, operation)
-                .map_err(|errors| refused(&errors, response_type))?;
+            let document = match state.documents.get(query) {
+                Some(document) => {
+                    state
+                        .limits
+                        .check(&document, variables, operation)
+                        .map_err(|errors| refused(&errors, response_type))?;
+                    document
+                }
+                None => {
+                    let document = state
+                        .limits
+                        .inspect(query, variables, operation)
+                        .map_err(|errors| refused(&errors, response_type))?;
+                    state.documents.put(query, &document);
+                    document
+                }
+            };
             if let Some(persisted) = persisted {
                 state
                     .persisted_queries
@@ -535,26 +548,25 @@ async fn execute(
     }
     let generation = state.cache.generation();
 
-    let mut request = Request::new(params.query.unwrap_or_default());
-    request.set_parsed_query(document);
-    if let Some(variables) = params.variables {
-        request = request.variables(Variables::from_json(Value::Object(variables)));
-    }
-    if let Some(name) = params.operation_name {
-        request = request.operation_name(name);
-    }
     let client = super::client::ClientAddr::of(req).map(|addr| addr.to_string());
-    let context = RequestContext::new(state.db.clone(), viewer, client);
-    let idle = context.idle.clone();
     // Mutations are few and may wait on argon2; only queries are bounded.
     let _permit = if operation_type == Some(OperationType::Query) {
         state.queries_in_flight.acquire().await.ok()
     } else {
         None
     };
-    let response = idle
-        .track(state.schema.execute(request.data(context)))
-        .await;
+    let context = RequestContext::new(state.db.clone(), viewer, client.clone());
+    let mut response = run(&state.schema, &params, document, context).await;
+    if is_complexity_refusal(&response)
+        && let Ok((document, _)) = resolve_document(state, &params, response_type).await
+    {
+        // Once more, on the schema whose refusal names the limit and the complexity.
+        let schema = state.complexity_schema.get_or_init(|| {
+            build_complexity_schema(state.db.clone(), state.auth.clone(), &state.limits)
+        });
+        let context = RequestContext::new(state.db.clone(), viewer, client);
+        response = run(schema, &params, document, context).await;
+    }
 
     let request_error = !response.errors.is_empty()
         && response.data == async_graphql::Value::Null
@@ -589,6 +601,25 @@ async fn execute(
         not_cacheable(status, response_type, body)
     };
     tag(response, operation_name, outcome)
+}
+
+/// Executes `document` with the request's variables and operation name on `schema`.
+async fn run(
+    schema: &AppSchema,
+    params: &Params,
+    document: ExecutableDocument,
+    context: RequestContext,
+) -> async_graphql::Response {
+    let mut request = Request::new(params.query.clone().unwrap_or_default());
+    request.set_parsed_query(document);
+    if let Some(variables) = &params.variables {
+        request = request.variables(Variables::from_json(Value::Object(variables.clone())));
+    }
+    if let Some(name) = &params.operation_name {
+        request = request.operation_name(name.clone());
+    }
+    let idle = context.idle.clone();
+    idle.track(schema.execute(request.data(context))).await
 }
 
 /// An answer that no cache may keep.

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod cache;
 pub mod client;
 pub mod cors;
+pub mod documents;
 pub mod graphql;
 pub mod health;
 pub mod invalidation;
@@ -25,6 +26,8 @@ pub struct AppState {
     pub db: DatabaseConnection,
     /// The GraphQL schema.
     pub schema: AppSchema,
+    /// The schema that explains complexity refusals, built on the first one.
+    pub complexity_schema: std::sync::OnceLock<AppSchema>,
     /// Token verification.
     pub auth: Arc<crate::auth::Auth>,
     /// Process counters.
@@ -49,6 +52,8 @@ pub struct AppState {
     pub cache_max_age: u32,
     /// Automatic persisted queries, by hash.
     pub persisted_queries: persisted::PersistedQueries,
+    /// Documents parsed before, by query text.
+    pub documents: documents::ParsedDocuments,
     /// The benchmark's ceiling: a file whose bytes `/bench/ceiling` answers, when set.
     pub bench_ceiling: Option<std::path::PathBuf>,
     /// Those bytes, read on first use.
