@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use entity::{ContentStatus, condition, side_effect, topic, topic_condition, topic_side_effect};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, QueryOrder, SelectTwo,
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, Related, Select,
 };
 
 use super::Visibility;
@@ -14,21 +15,44 @@ use crate::errors::ApiResult;
 /// Links grouped by the key they were asked for.
 pub type Grouped<L, T> = HashMap<i32, Vec<(L, T)>>;
 
+/// A link row and the document it leads to, read from one row of a join. The two tables'
+/// columns are selected under their own names (no two share a name; a unit test checks),
+/// which sea-orm reads directly: `find_also_related` prefixes every column and reads the
+/// document as optional, building each column's name with `format!` and an error value for
+/// every null, 21% of an uncached topic page's instructions (callgrind).
+struct Joined<L, T>(L, T);
+
+impl<L: FromQueryResult, T: FromQueryResult> FromQueryResult for Joined<L, T> {
+    fn from_query_result(row: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self(
+            L::from_query_result(row, pre)?,
+            T::from_query_result(row, pre)?,
+        ))
+    }
+}
+
+/// Runs `select` (links joined to their documents; `filter` narrows it) and groups the
+/// pairs by `key`.
 async fn grouped<L, T>(
     db: &DatabaseConnection,
-    select: SelectTwo<L, T>,
+    select: Select<L>,
     key: impl Fn(&L::Model) -> i32,
 ) -> ApiResult<Grouped<L::Model, T::Model>>
 where
-    L: EntityTrait,
+    L: EntityTrait + Related<T>,
     T: EntityTrait,
-    L::Model: ModelTrait,
+    L::Model: FromQueryResult,
+    T::Model: FromQueryResult,
 {
+    let rows = select
+        .inner_join(T::default())
+        .columns(T::Column::iter())
+        .into_model::<Joined<L::Model, T::Model>>()
+        .all(db)
+        .await?;
     let mut out: Grouped<L::Model, T::Model> = HashMap::new();
-    for (link, target) in select.all(db).await? {
-        if let Some(target) = target {
-            out.entry(key(&link)).or_default().push((link, target));
-        }
+    for Joined(link, target) in rows {
+        out.entry(key(&link)).or_default().push((link, target));
     }
     Ok(out)
 }
@@ -40,14 +64,13 @@ pub async fn conditions_of_topics(
     visibility: Visibility,
 ) -> ApiResult<Grouped<topic_condition::Model, condition::Model>> {
     let mut select = topic_condition::Entity::find()
-        .find_also_related(condition::Entity)
         .filter(topic_condition::Column::TopicId.is_in(topic_ids.iter().copied()))
         .order_by_asc(topic_condition::Column::TopicId)
         .order_by_asc(topic_condition::Column::Position);
     if visibility == Visibility::PublishedOnly {
         select = select.filter(condition::Column::Status.eq(ContentStatus::Published));
     }
-    grouped(db, select, |link| link.topic_id).await
+    grouped::<_, condition::Entity>(db, select, |link| link.topic_id).await
 }
 
 /// The side effects each topic may cause, in the topic's order.
@@ -57,14 +80,13 @@ pub async fn side_effects_of_topics(
     visibility: Visibility,
 ) -> ApiResult<Grouped<topic_side_effect::Model, side_effect::Model>> {
     let mut select = topic_side_effect::Entity::find()
-        .find_also_related(side_effect::Entity)
         .filter(topic_side_effect::Column::TopicId.is_in(topic_ids.iter().copied()))
         .order_by_asc(topic_side_effect::Column::TopicId)
         .order_by_asc(topic_side_effect::Column::Position);
     if visibility == Visibility::PublishedOnly {
         select = select.filter(side_effect::Column::Status.eq(ContentStatus::Published));
     }
-    grouped(db, select, |link| link.topic_id).await
+    grouped::<_, side_effect::Entity>(db, select, |link| link.topic_id).await
 }
 
 /// The topics that treat each condition, by title.
@@ -74,14 +96,13 @@ pub async fn topics_of_conditions(
     visibility: Visibility,
 ) -> ApiResult<Grouped<topic_condition::Model, topic::Model>> {
     let mut select = topic_condition::Entity::find()
-        .find_also_related(topic::Entity)
         .filter(topic_condition::Column::ConditionId.is_in(condition_ids.iter().copied()))
         .order_by_asc(topic::Column::Title)
         .order_by_asc(topic::Column::Id);
     if visibility == Visibility::PublishedOnly {
         select = select.filter(topic::Column::Status.eq(ContentStatus::Published));
     }
-    grouped(db, select, |link| link.condition_id).await
+    grouped::<_, topic::Entity>(db, select, |link| link.condition_id).await
 }
 
 /// The topics that may cause each side effect, by title.
@@ -91,12 +112,47 @@ pub async fn topics_of_side_effects(
     visibility: Visibility,
 ) -> ApiResult<Grouped<topic_side_effect::Model, topic::Model>> {
     let mut select = topic_side_effect::Entity::find()
-        .find_also_related(topic::Entity)
         .filter(topic_side_effect::Column::SideEffectId.is_in(side_effect_ids.iter().copied()))
         .order_by_asc(topic::Column::Title)
         .order_by_asc(topic::Column::Id);
     if visibility == Visibility::PublishedOnly {
         select = select.filter(topic::Column::Status.eq(ContentStatus::Published));
     }
-    grouped(db, select, |link| link.side_effect_id).await
+    grouped::<_, topic::Entity>(db, select, |link| link.side_effect_id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use sea_orm::{EntityTrait, IdenStatic, Iterable};
+
+    use super::*;
+
+    fn names<E: EntityTrait>() -> HashSet<String> {
+        E::Column::iter().map(|c| c.as_str().to_owned()).collect()
+    }
+
+    /// `Joined` reads both tables' columns by their bare names: they must not collide.
+    #[test]
+    fn joined_tables_share_no_column_name() {
+        let pairs = [
+            (
+                names::<topic_condition::Entity>(),
+                names::<condition::Entity>(),
+            ),
+            (
+                names::<topic_side_effect::Entity>(),
+                names::<side_effect::Entity>(),
+            ),
+            (names::<topic_condition::Entity>(), names::<topic::Entity>()),
+            (
+                names::<topic_side_effect::Entity>(),
+                names::<topic::Entity>(),
+            ),
+        ];
+        for (link, document) in pairs {
+            assert!(link.is_disjoint(&document), "{link:?} / {document:?}");
+        }
+    }
 }
