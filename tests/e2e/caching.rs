@@ -220,3 +220,26 @@ on_both_databases! {
         }
     }
 }
+
+on_both_databases! {
+    async fn answers_follow_the_query_order_so_equal_content_has_one_etag(backend) {
+        // Every request executes (no response cache): fields that wait on a batch
+        // (`sideEffects`, `conditions`) finish after plain ones (`title`), in either order.
+        let server = TestServer::on(backend).sample().env("DERMIS_RESPONSE_CACHE_BYTES", "0").start().await;
+        let query = "{ topic(slug: \"microneedling\") { sideEffects { severity node { slug name } } title ...F } } \
+                     fragment F on Topic { conditions { node { name slug } note } slug }";
+        let mut etags = Vec::new();
+        for _ in 0..8 {
+            let response = get(&server, &[("query", query)], &[]).await;
+            assert_eq!(response.status().as_u16(), 200);
+            etags.push(header(&response, "etag").to_owned());
+            let body = response.text().await.expect("body");
+            let at = |needle: &str| body.find(needle).unwrap_or_else(|| panic!("{needle} in {body}"));
+            let order = [at("\"sideEffects\""), at("\"title\""), at("\"conditions\""), at("\"slug\":\"microneedling\"")];
+            assert!(order.windows(2).all(|w| w[0] < w[1]), "{body}");
+            assert!(body.contains("\"sideEffects\":[{\"severity\":") && body.contains("\"conditions\":[{\"node\":{\"name\":"), "{body}");
+        }
+        etags.dedup();
+        assert_eq!(etags.len(), 1, "{etags:?}");
+    }
+}

@@ -611,7 +611,7 @@ async fn run(
     context: RequestContext,
 ) -> async_graphql::Response {
     let mut request = Request::new(params.query.clone().unwrap_or_default());
-    request.set_parsed_query(document);
+    request.set_parsed_query(document.clone());
     if let Some(variables) = &params.variables {
         request = request.variables(Variables::from_json(Value::Object(variables.clone())));
     }
@@ -619,7 +619,13 @@ async fn run(
         request = request.operation_name(name.clone());
     }
     let idle = context.idle.clone();
-    idle.track(schema.execute(request.data(context))).await
+    let mut response = idle.track(schema.execute(request.data(context))).await;
+    // async-graphql lists fields in the order they finished; the spec (and one ETag per
+    // content) wants the query's order.
+    if let Some(operation) = select_operation(&document, params.operation_name.as_deref()) {
+        super::order::restore(&mut response.data, &document, &operation.selection_set.node);
+    }
+    response
 }
 
 /// An answer that no cache may keep.

@@ -9,6 +9,7 @@ pub mod graphql;
 pub mod health;
 pub mod invalidation;
 pub mod observe;
+pub mod order;
 pub mod persisted;
 pub mod rate_limit;
 
