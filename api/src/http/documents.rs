@@ -67,11 +67,13 @@ impl ParsedDocuments {
     }
 
     /// How many documents are kept.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.entries.lock().map_or(0, |entries| entries.len())
     }
 
     /// Whether no document is kept.
+    #[cfg(test)]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -556,16 +556,14 @@ async fn execute(
         None
     };
     let context = RequestContext::new(state.db.clone(), viewer, client.clone());
-    let mut response = run(&state.schema, &params, document, context).await;
-    if is_complexity_refusal(&response)
-        && let Ok((document, _)) = resolve_document(state, &params, response_type).await
-    {
+    let mut response = run(&state.schema, &params, &document, context).await;
+    if is_complexity_refusal(&response) {
         // Once more, on the schema whose refusal names the limit and the complexity.
         let schema = state.complexity_schema.get_or_init(|| {
             build_complexity_schema(state.db.clone(), state.auth.clone(), &state.limits)
         });
         let context = RequestContext::new(state.db.clone(), viewer, client);
-        response = run(schema, &params, document, context).await;
+        response = run(schema, &params, &document, context).await;
     }
 
     let request_error = !response.errors.is_empty()
@@ -607,7 +605,7 @@ async fn execute(
 async fn run(
     schema: &AppSchema,
     params: &Params,
-    document: ExecutableDocument,
+    document: &ExecutableDocument,
     context: RequestContext,
 ) -> async_graphql::Response {
     let mut request = Request::new(params.query.clone().unwrap_or_default());
@@ -622,8 +620,8 @@ async fn run(
     let mut response = idle.track(schema.execute(request.data(context))).await;
     // async-graphql lists fields in the order they finished; the spec (and one ETag per
     // content) wants the query's order.
-    if let Some(operation) = select_operation(&document, params.operation_name.as_deref()) {
-        super::order::restore(&mut response.data, &document, &operation.selection_set.node);
+    if let Some(operation) = select_operation(document, params.operation_name.as_deref()) {
+        super::order::restore(&mut response.data, document, &operation.selection_set.node);
     }
     response
 }
