@@ -71,9 +71,10 @@ pub async fn connect(
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(30);
 
 /// The row of a select that filters on a unique key (at most one row). Unlike
-/// `Select::one`, no `LIMIT ?`: SQLite (since 3.47) plans a statement whose `LIMIT` is a
-/// bound parameter again at every execution, re-parsing its text; that was 29% of the
-/// SQLite threads' time on the topic page (perf, see BENCHMARKS.md).
+/// `Select::one`, no `LIMIT ?`: the bundled SQLite (3.51) reads a bound `LIMIT` while
+/// planning (`sqlite3ExprIsInteger` marks the parameter), so such a statement is planned
+/// again, its text re-parsed, at every execution; that was 29% of the SQLite threads' time
+/// on the topic page (perf, see BENCHMARKS.md).
 pub async fn unique<E: EntityTrait>(
     select: Select<E>,
     db: &impl ConnectionTrait,

@@ -31,8 +31,8 @@ impl<L: FromQueryResult, T: FromQueryResult> FromQueryResult for Joined<L, T> {
     }
 }
 
-/// Runs `select` (links joined to their documents; `filter` narrows it) and groups the
-/// pairs by `key`.
+/// Joins `select` (link rows, already filtered and ordered) to the documents the links
+/// lead to, reads both with [`Joined`] and groups the pairs by `key`.
 async fn grouped<L, T>(
     db: &DatabaseConnection,
     select: Select<L>,
