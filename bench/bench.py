@@ -8,7 +8,8 @@ loopback at each connection count:
   ceiling   POST /bench/ceiling: the bytes of workload (a)'s answer, same server and
             middleware, no GraphQL, no database
   a-cached  topic page: one topic by slug with conditions and side effects (cache on)
-  a         the same with the response cache off
+  a         the same with the response cache off (the compiled read path answers it)
+  a-general the same with the compiled read path off too (async-graphql executes it)
   b         listing: 20 topics with their relations (cache off)
   c         search for a rare word (cache off)
   d         editor saves (updateTopic) mixed 1:20 with topic-page reads (cache off)
@@ -202,9 +203,10 @@ def run_backend(args, binary, backend, url_for, sizes, files):
                 f.write(text)
         file = lambda name: os.path.join(workdir, f"{name}.json")
 
-        for cache in ("on", "off"):
-            server = Server(binary, url, workdir,
-                            {} if cache == "on" else {"DERMIS_RESPONSE_CACHE_BYTES": "0"})
+        modes = {"on": {}, "off": {"DERMIS_RESPONSE_CACHE_BYTES": "0"},
+                 "general": {"DERMIS_RESPONSE_CACHE_BYTES": "0", "DERMIS_COMPILED_READS": "false"}}
+        for cache, server_env in modes.items():
+            server = Server(binary, url, workdir, server_env)
             answer = post(server.base, bodies["page"])
             assert b"conditions" in answer and b"errors" not in answer, answer[:300]
             with open(os.path.join(workdir, "ceiling.json"), "wb") as f:
@@ -215,6 +217,9 @@ def run_backend(args, binary, backend, url_for, sizes, files):
             if cache == "on":
                 plan = [("ceiling", "/bench/ceiling", [file("page")]),
                         ("a-cached", "/graphql", [file("page")])]
+            elif cache == "general":
+                # The topic page on the general executor (compiled reads off), for the ratio.
+                plan = [("a-general", "/graphql", [file("page")])]
             else:
                 token = json.loads(post(server.base, bodies["login"]))["data"]["login"]["accessToken"]
                 plan = [("a", "/graphql", [file("page")]),

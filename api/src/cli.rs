@@ -367,6 +367,11 @@ async fn import(file: PathBuf, database: DatabaseArgs) -> Result<(), Failure> {
             backup::BackupError::NotEmpty(_) => Failure::config(err),
             other => Failure::runtime(other),
         })?;
+    // The export leaves derived data out: render the documents' HTML now, so the first
+    // `dermis serve` does not have to (and before the statistics, whose checkpoint is last).
+    crate::content::rendered::fill(&conn)
+        .await
+        .map_err(Failure::runtime)?;
     db::refresh_statistics(&conn, true)
         .await
         .map_err(Failure::runtime)?;

@@ -215,6 +215,10 @@ pub struct ServeArgs {
     /// Automatic persisted queries kept per node.
     #[arg(long, env = "DERMIS_PERSISTED_QUERIES", default_value_t = 1000)]
     pub persisted_queries: usize,
+    /// Answer anonymous topic pages with one SQL statement that builds the JSON answer
+    /// (the compiled read path); `false` sends every query through the general executor.
+    #[arg(long, env = "DERMIS_COMPILED_READS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub compiled_reads: bool,
     /// Benchmark only: serve this file's bytes at `/bench/ceiling`.
     #[arg(long, env = "DERMIS_BENCH_CEILING_FILE", hide = true)]
     pub bench_ceiling_file: Option<std::path::PathBuf>,
@@ -394,6 +398,8 @@ pub struct ServeSettings {
     pub response_cache_bytes: usize,
     /// Persisted queries kept.
     pub persisted_queries: usize,
+    /// Whether the compiled read path answers the queries it can.
+    pub compiled_reads: bool,
     /// Benchmark ceiling file.
     pub bench_ceiling_file: Option<std::path::PathBuf>,
 }
@@ -460,6 +466,7 @@ impl ServeArgs {
             response_cache_bytes: self.response_cache_bytes,
             persisted_queries: positive("DERMIS_PERSISTED_QUERIES", self.persisted_queries as u64)?
                 as usize,
+            compiled_reads: self.compiled_reads,
             bench_ceiling_file: self.bench_ceiling_file.clone(),
         })
     }

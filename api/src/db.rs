@@ -82,6 +82,25 @@ pub async fn unique<E: EntityTrait>(
     Ok(select.all(db).await?.into_iter().next())
 }
 
+/// The file of a SQLite database (`None` for PostgreSQL or a database in memory).
+pub async fn sqlite_file(db: &DatabaseConnection) -> Result<Option<std::path::PathBuf>, DbErr> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT file FROM pragma_database_list WHERE name = 'main'",
+        ))
+        .await?;
+    let file = row
+        .map(|row| row.try_get::<String>("", "file"))
+        .transpose()?;
+    Ok(file
+        .filter(|file| !file.is_empty())
+        .map(std::path::PathBuf::from))
+}
+
 /// Each SQLite connection's page cache, in KiB when negative (SQLite's default: 2,000 KiB).
 /// Measured on 100,000 topics: every pooled connection that runs a `totalCount` fills its
 /// cache and added ~4.8 MB to the server (10 connections: 118 MB peak); the operating

@@ -1,6 +1,17 @@
 //! Markdown to sanitized HTML (pulldown-cmark renders, ammonia removes anything executable).
 
+use std::borrow::Cow;
+
 use pulldown_cmark::{Options, Parser, html};
+
+/// The HTML stored with a document when it was written, or `markdown` rendered now for a
+/// row that has none yet (written before the HTML was stored, or imported).
+pub fn stored_or_rendered<'a>(stored: Option<&'a str>, markdown: &str) -> Cow<'a, str> {
+    match stored {
+        Some(html) => Cow::Borrowed(html),
+        None => Cow::Owned(to_safe_html(markdown)),
+    }
+}
 
 /// Renders Markdown to HTML that is safe to insert into a page: no script, no event
 /// handlers, no `javascript:` links; links get `rel="noopener noreferrer"`.

@@ -6,7 +6,7 @@
 //! new ones count as `other`, so a client cannot grow the registry without bound.
 
 use std::collections::HashSet;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, AtomicU64};
 use std::time::Duration;
 
@@ -60,6 +60,11 @@ struct CacheLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ExecutorLabels {
+    executor: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct LatencyLabels {
     operation: String,
 }
@@ -75,7 +80,8 @@ pub struct Metrics {
     pool_idle: Gauge<i64, AtomicI64>,
     pool_max: Gauge<i64, AtomicI64>,
     cache_lookups: Family<CacheLabels, Counter<u64, AtomicU64>>,
-    operation_names: Mutex<HashSet<String>>,
+    anonymous_reads: Family<ExecutorLabels, Counter<u64, AtomicU64>>,
+    operation_names: RwLock<HashSet<String>>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -97,6 +103,12 @@ impl Default for Metrics {
         let pool_idle = Gauge::default();
         let pool_max = Gauge::default();
         let cache_lookups = Family::default();
+        let anonymous_reads = Family::default();
+        registry.register(
+            "dermis_anonymous_reads",
+            "Anonymous queries executed (not answered from the response cache), by executor: compiled (one SQL statement) or general (async-graphql)",
+            anonymous_reads.clone(),
+        );
         registry.register(
             "dermis_response_cache_lookups",
             "Lookups of anonymous reads in the response cache, by result (hit, miss)",
@@ -147,7 +159,8 @@ impl Default for Metrics {
             pool_idle,
             pool_max,
             cache_lookups,
-            operation_names: Mutex::new(HashSet::new()),
+            anonymous_reads,
+            operation_names: RwLock::new(HashSet::new()),
         }
     }
 }
@@ -174,6 +187,15 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts one anonymous query executed by the compiled read path (`compiled`) or by
+    /// async-graphql (`general`).
+    pub fn record_anonymous_read(&self, compiled: bool) {
+        let executor = if compiled { "compiled" } else { "general" };
+        self.anonymous_reads
+            .get_or_create(&ExecutorLabels { executor })
+            .inc();
+    }
+
     /// Records one GraphQL request: its operation name (as sent; `None` for an anonymous
     /// operation), how it ended and how long it took.
     pub fn record_operation(&self, operation: Option<&str>, outcome: Outcome, elapsed: Duration) {
@@ -196,12 +218,19 @@ impl Metrics {
         if !is_graphql_name(name) {
             return "invalid".to_owned();
         }
-        let Ok(mut seen) = self.operation_names.lock() else {
+        // Every request of a known name only reads (no lock held against other workers);
+        // a new name takes the write lock once.
+        if self
+            .operation_names
+            .read()
+            .is_ok_and(|seen| seen.contains(name))
+        {
+            return name.to_owned();
+        }
+        let Ok(mut seen) = self.operation_names.write() else {
             return "other".to_owned();
         };
-        if seen.contains(name) {
-            name.to_owned()
-        } else if seen.len() < MAX_OPERATION_NAMES {
+        if seen.contains(name) || seen.len() < MAX_OPERATION_NAMES {
             seen.insert(name.to_owned());
             name.to_owned()
         } else {

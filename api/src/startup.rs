@@ -11,9 +11,11 @@ use actix_web::{App, HttpServer, web};
 use crate::auth::{Auth, setup, tokens};
 use crate::config::Backend;
 use crate::config::ServeSettings;
+use crate::content::rendered;
 use crate::content::seed::{self, SeedError};
 use crate::db::{self, DbSetupError};
 use crate::graphql::build_schema;
+use crate::graphql::compiled::CompiledReads;
 use crate::http::cache::ResponseCache;
 use crate::http::documents::ParsedDocuments;
 use crate::http::invalidation;
@@ -34,6 +36,12 @@ pub enum StartupError {
     /// Authentication could not be prepared.
     #[error("cannot prepare authentication: {0}")]
     Auth(#[from] crate::errors::ApiError),
+    /// The stored HTML of documents could not be rendered.
+    #[error("cannot render the documents' Markdown: {0}")]
+    Render(sea_orm::DbErr),
+    /// The SQLite database's file could not be found out.
+    #[error("cannot find the SQLite database's file: {0}")]
+    SqliteFile(sea_orm::DbErr),
     /// PostgreSQL `LISTEN` for other nodes' writes failed.
     #[error("cannot listen for content changes on the database: {0}")]
     Listen(String),
@@ -68,10 +76,21 @@ impl Application {
                 "new embedded database: loaded the sample content"
             );
         }
+        // Before serving: the compiled read path reads the stored HTML as it is.
+        let rendered = rendered::fill(&db).await.map_err(StartupError::Render)?;
+        if rendered > 0 {
+            tracing::info!(
+                documents = rendered,
+                "rendered the Markdown of documents without stored HTML"
+            );
+        }
         keep_statistics_fresh(&db).await;
         let secret = tokens::load_secret(&db, settings.jwt_secret.as_deref()).await?;
         let auth = Arc::new(Auth::new(&secret, settings.auth.clone()).await?);
         let setup_code = setup::code(&db).await?;
+        let sqlite_file = db::sqlite_file(&db)
+            .await
+            .map_err(StartupError::SqliteFile)?;
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind,
             source,
@@ -92,6 +111,11 @@ impl Application {
             cache_max_age: settings.cache_max_age,
             persisted_queries: PersistedQueries::new(settings.persisted_queries),
             documents: ParsedDocuments::default(),
+            compiled: CompiledReads::new(
+                settings.compiled_reads,
+                db.get_database_backend(),
+                sqlite_file,
+            ),
             bench_ceiling: settings.bench_ceiling_file.clone(),
             bench_ceiling_body: std::sync::OnceLock::new(),
             queries_in_flight: Arc::new(tokio::sync::Semaphore::new(

@@ -16,6 +16,12 @@ pub struct Model {
     pub name: String,
     #[sea_orm(column_type = "Text")]
     pub description: String,
+    /// `description` rendered to sanitized HTML when it was written (null until the server
+    /// has rendered a row written without it). Derived, so neither revisions nor exports
+    /// carry it.
+    #[sea_orm(column_type = "Text", nullable)]
+    #[serde(skip)]
+    pub description_html: Option<String>,
     pub status: ContentStatus,
     pub published_at: Option<DateTimeUtc>,
     pub version: i32,

@@ -21,6 +21,11 @@ pub struct Model {
     pub summary: String,
     #[sea_orm(column_type = "Text")]
     pub body: String,
+    /// `body` rendered to sanitized HTML when it was written (null until the server has
+    /// rendered a row written without it). Derived, so neither revisions nor exports carry it.
+    #[sea_orm(column_type = "Text", nullable)]
+    #[serde(skip)]
+    pub body_html: Option<String>,
     #[sea_orm(column_type = "Json")]
     pub features: TextList,
     #[sea_orm(column_type = "Json")]

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use dermis_tests::{Backend, PASSWORD, TestDb, TestServer, dermis, run, without_database};
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
 /// Runs `dermis export` on `db` into `path`; returns the parsed document.
@@ -67,6 +68,9 @@ without_database! {
         assert!(users.iter().all(|u| u["password_hash"].as_str().is_some_and(|h| h.starts_with("$argon2id$"))), "hashes only");
         assert!(!first.to_string().contains(PASSWORD), "never a password");
         assert!(first["revisions"].as_array().is_some_and(|r| r.len() >= 12), "{}", first["revisions"]);
+        assert!(!first.to_string().contains("body_html"), "derived HTML stays out of exports");
+        let html = source.query("{ topic(slug: \"microneedling\") { bodyHtml } }", json!({})).await["topic"]["bodyHtml"].clone();
+        assert!(html.as_str().is_some_and(|h| h.contains("<h2>")), "{html}");
 
         // Into PostgreSQL when configured (else another SQLite), and back into SQLite.
         let middle_backend = if Backend::Postgres.available() { Backend::Postgres } else { Backend::Sqlite };
@@ -74,6 +78,18 @@ without_database! {
         let (code, output) = import(&middle, &dir.path().join("a.json")).await;
         assert_eq!(code, Some(0), "{output}");
         assert!(output.contains("imported 2 users, 2 topics"), "{output}");
+        // The import rendered the HTML the export left out.
+        let conn = middle.connect().await;
+        let unrendered = conn
+            .query_one_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM topics WHERE body_html IS NULL",
+            ))
+            .await
+            .expect("count")
+            .and_then(|row| row.try_get::<i64>("", "n").ok());
+        assert_eq!(unrendered, Some(0));
+        drop(conn);
         let second = export(&middle, &dir.path().join("b.json")).await;
         assert_eq!(comparable(second), comparable(first.clone()), "{middle_backend:?} holds exactly what SQLite held");
 
@@ -94,6 +110,8 @@ without_database! {
         assert_eq!(server.query_as(&editor, HISTORY, json!({ "id": topic["id"] })).await, history);
         let data = server.query("{ topic(slug: \"microneedling\") { summary conditions { node { slug } } } }", json!({})).await;
         assert_eq!(data["topic"]["summary"], "Edited before the move.");
+        let imported = server.query("{ topic(slug: \"microneedling\") { bodyHtml } }", json!({})).await;
+        assert_eq!(imported["topic"]["bodyHtml"], html);
         assert_eq!(data["topic"]["conditions"].as_array().map(Vec::len), Some(8));
         let created = server.query_as(&editor,
             "mutation($input: CreateConditionInput!) { createCondition(input: $input) { condition { id } } }",

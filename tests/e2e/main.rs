@@ -7,6 +7,7 @@ mod backup;
 mod bad_input;
 mod caching;
 mod cli;
+mod compiled;
 mod database;
 mod dataloaders;
 mod durability;

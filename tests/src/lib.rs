@@ -488,6 +488,13 @@ impl TestServer {
 
     /// POSTs a GraphQL request with an optional bearer token.
     pub async fn post_as(&self, token: Option<&str>, body: &Value) -> (u16, Value) {
+        let (status, text) = self.post_text(token, body).await;
+        (status, serde_json::from_str(&text).expect("JSON body"))
+    }
+
+    /// POSTs a GraphQL request with an optional bearer token; the status and the answer's
+    /// exact text (for comparing bodies byte for byte).
+    pub async fn post_text(&self, token: Option<&str>, body: &Value) -> (u16, String) {
         let mut request = self
             .client
             .post(self.url("/graphql"))
@@ -499,7 +506,7 @@ impl TestServer {
         }
         let response = request.send().await.expect("POST /graphql");
         let status = response.status().as_u16();
-        (status, response.json().await.expect("JSON body"))
+        (status, response.text().await.expect("body"))
     }
 
     /// Runs an operation as `session` that must succeed; returns `data`.

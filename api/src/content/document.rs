@@ -45,6 +45,8 @@ pub trait Document: EntityTrait<Model: Sync + serde::Serialize> {
     const UPDATED_BY: Self::Column;
     /// The Markdown text: body (topics) or description.
     const TEXT: Self::Column;
+    /// [`Document::TEXT`] rendered to sanitized HTML, stored with it.
+    const HTML: Self::Column;
     /// Entity type name used in revisions.
     const KIND: &'static str;
 
@@ -66,7 +68,7 @@ pub fn published_sort_value(at: Option<DateTime<Utc>>) -> SortValue {
 }
 
 macro_rules! document {
-    ($module:ident, $kind:literal, $label:ident, $text:ident) => {
+    ($module:ident, $kind:literal, $label:ident, $text:ident, $html:ident) => {
         impl Document for $module::Entity {
             const ID: Self::Column = $module::Column::Id;
             const SLUG: Self::Column = $module::Column::Slug;
@@ -77,6 +79,7 @@ macro_rules! document {
             const VERSION: Self::Column = $module::Column::Version;
             const UPDATED_BY: Self::Column = $module::Column::UpdatedBy;
             const TEXT: Self::Column = $module::Column::$text;
+            const HTML: Self::Column = $module::Column::$html;
             const KIND: &'static str = $kind;
 
             fn id(model: &Self::Model) -> i32 {
@@ -131,9 +134,15 @@ impl Labelled for side_effect::Model {
 
 // The columns a search looks in are the migrations' (`m20261125_000006_search`: FTS5 tables
 // on SQLite, `m20261125_000008_pg_search_column` on PostgreSQL), not listed here.
-document!(topic, "topic", Title, Body);
-document!(condition, "condition", Name, Description);
-document!(side_effect, "side_effect", Name, Description);
+document!(topic, "topic", Title, Body, BodyHtml);
+document!(condition, "condition", Name, Description, DescriptionHtml);
+document!(
+    side_effect,
+    "side_effect",
+    Name,
+    Description,
+    DescriptionHtml
+);
 
 /// Is this status visible under `visibility`?
 pub fn visible(status: ContentStatus, visibility: super::Visibility) -> bool {

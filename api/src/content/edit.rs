@@ -21,6 +21,7 @@ use super::write::{
 };
 use super::{Visibility, now};
 use crate::errors::{ApiError, ApiResult, ConflictReason, DocumentRef};
+use crate::markdown;
 
 /// Fields of a new topic, as sent.
 #[derive(Debug, Clone, Default)]
@@ -530,6 +531,10 @@ pub async fn update_topic(
     }
     if let Some(body) = patch.body {
         validate::max_chars(&body, "input.body", MAX_TEXT)?;
+        sets.push((
+            topic::Column::BodyHtml,
+            Expr::value(markdown::to_safe_html(&body)),
+        ));
         sets.push((topic::Column::Body, Expr::value(body)));
     }
     let json = |value: serde_json::Value| Expr::value(Value::Json(Some(Box::new(value))));
@@ -644,6 +649,7 @@ pub async fn update_named<E: Document>(
     }
     if let Some(description) = patch.description {
         validate::max_chars(&description, "input.description", MAX_TEXT)?;
+        sets.push((E::HTML, Expr::value(markdown::to_safe_html(&description))));
         sets.push((E::TEXT, Expr::value(description)));
     }
     let txn = crate::db::begin_write(db).await?;

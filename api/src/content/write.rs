@@ -12,6 +12,7 @@ use serde_json::json;
 use super::document::Document;
 use super::now;
 use crate::errors::ApiResult;
+use crate::markdown;
 
 /// Fields of a new condition or side effect.
 #[derive(Debug, Clone)]
@@ -87,6 +88,7 @@ macro_rules! create_named {
             let model = $module::ActiveModel {
                 slug: Set(input.slug),
                 name: Set(input.name),
+                description_html: Set(Some(markdown::to_safe_html(&input.description))),
                 description: Set(input.description),
                 status: Set(input.status),
                 published_at: Set(published_at(input.status)),
@@ -130,6 +132,7 @@ pub async fn create_topic<C: ConnectionTrait>(
         slug: Set(input.slug),
         title: Set(input.title),
         summary: Set(input.summary),
+        body_html: Set(Some(markdown::to_safe_html(&input.body))),
         body: Set(input.body),
         features: Set(TextList(input.features)),
         benefits: Set(TextList(input.benefits)),

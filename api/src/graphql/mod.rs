@@ -1,6 +1,7 @@
 //! The GraphQL schema: the public read API over topics, conditions and side effects.
 
 pub mod batching;
+pub mod compiled;
 pub mod connection;
 pub mod context;
 pub mod enums;

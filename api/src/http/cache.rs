@@ -27,13 +27,20 @@ pub struct Cached {
     pub body: Bytes,
     /// Its strong `ETag`, quoted.
     pub etag: String,
+    /// The operation's name, for logs and metrics (the name sent, else the document's only
+    /// operation's).
+    pub operation: Option<String>,
 }
 
 impl Cached {
-    /// An entry for `body`, with its `ETag`.
-    pub fn new(body: Bytes) -> Self {
+    /// An entry for `body`, the answer of `operation`, with its `ETag`.
+    pub fn new(body: Bytes, operation: Option<String>) -> Self {
         let etag = etag(&body);
-        Self { body, etag }
+        Self {
+            body,
+            etag,
+            operation,
+        }
     }
 }
 
@@ -164,7 +171,7 @@ mod tests {
     use super::*;
 
     fn body(s: &str) -> Cached {
-        Cached::new(Bytes::copy_from_slice(s.as_bytes()))
+        Cached::new(Bytes::copy_from_slice(s.as_bytes()), None)
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! checked every time; those that depend on the text alone gave the same answer before.
 
 use std::num::NonZeroUsize;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_graphql::parser::types::ExecutableDocument;
 use lru::LruCache;
@@ -24,7 +24,7 @@ pub const DOCUMENTS_KEPT: usize = 128;
 
 /// The cache: query text to parsed document.
 pub struct ParsedDocuments {
-    entries: Mutex<LruCache<String, ExecutableDocument>>,
+    entries: Mutex<LruCache<String, Arc<ExecutableDocument>>>,
 }
 
 impl std::fmt::Debug for ParsedDocuments {
@@ -48,8 +48,9 @@ impl ParsedDocuments {
         }
     }
 
-    /// A copy of the document parsed from exactly `text`, if it is kept.
-    pub fn get(&self, text: &str) -> Option<ExecutableDocument> {
+    /// The document parsed from exactly `text`, if it is kept (shared, not copied: a copy
+    /// is a deep clone of the whole tree).
+    pub fn get(&self, text: &str) -> Option<Arc<ExecutableDocument>> {
         // A poisoned lock only means another thread panicked mid-update of an LRU order;
         // the cache is an optimisation, so it is skipped rather than trusted.
         let mut entries = self.entries.lock().ok()?;
@@ -57,7 +58,7 @@ impl ParsedDocuments {
     }
 
     /// Keeps `document` as the parse of `text` (unless the text is too long to keep).
-    pub fn put(&self, text: &str, document: &ExecutableDocument) {
+    pub fn put(&self, text: &str, document: &Arc<ExecutableDocument>) {
         if text.len() > MAX_TEXT_BYTES {
             return;
         }
@@ -83,8 +84,8 @@ impl ParsedDocuments {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> ExecutableDocument {
-        async_graphql::parser::parse_query(text).expect("a valid document")
+    fn parse(text: &str) -> Arc<ExecutableDocument> {
+        Arc::new(async_graphql::parser::parse_query(text).expect("a valid document"))
     }
 
     #[test]

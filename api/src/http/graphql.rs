@@ -19,6 +19,8 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
 use async_graphql::{Request, ServerError, Variables};
+use std::sync::Arc;
+
 use serde_json::{Map, Value, json};
 
 use super::AppState;
@@ -410,7 +412,7 @@ async fn resolve_document(
     state: &AppState,
     params: &Params,
     response_type: ResponseType,
-) -> Result<(ExecutableDocument, String), HttpResponse> {
+) -> Result<(Arc<ExecutableDocument>, String), HttpResponse> {
     let variables = params.variables.as_ref();
     let operation = params.operation_name.as_deref();
     match (&params.query, &params.persisted) {
@@ -437,6 +439,7 @@ async fn resolve_document(
                     let document = state
                         .limits
                         .inspect(query, variables, operation)
+                        .map(Arc::new)
                         .map_err(|errors| refused(&errors, response_type))?;
                     state.documents.put(query, &document);
                     document
@@ -445,7 +448,7 @@ async fn resolve_document(
             if let Some(persisted) = persisted {
                 state
                     .persisted_queries
-                    .set(&persisted.hash, document.clone())
+                    .set(&persisted.hash, ExecutableDocument::clone(&document))
                     .await;
             }
             Ok((document, query.clone()))
@@ -464,7 +467,7 @@ async fn resolve_document(
                 .limits
                 .check(&document, variables, operation)
                 .map_err(|errors| refused(&errors, response_type))?;
-            Ok((document, format!("#{}", persisted.hash)))
+            Ok((Arc::new(document), format!("#{}", persisted.hash)))
         }
         (None, None) => Err(bad_request("`query` is required", response_type)),
     }
@@ -498,6 +501,16 @@ async fn execute(
     response_type: ResponseType,
     via_get: bool,
 ) -> HttpResponse {
+    // An anonymous repeat read is answered from the response cache before anything else:
+    // an entry is only kept for a query that passed every check with exactly this
+    // operation name, text and variables (its key), so none of them needs doing again.
+    let cache_key = cache_key(req, state, &params);
+    if let Some(hit) = cache_key.as_deref().and_then(|key| state.cache.get(key)) {
+        state.metrics.record_cache(true);
+        let operation_name = hit.operation.clone();
+        let response = answer(req, state, hit, StatusCode::OK, response_type, via_get);
+        return tag(response, operation_name, Outcome::Ok);
+    }
     let (document, cache_text) = match resolve_document(state, &params, response_type).await {
         Ok(resolved) => resolved,
         Err(response) => return tag(response, params.operation_name, Outcome::Refused),
@@ -527,34 +540,39 @@ async fn execute(
     };
     let anonymous_read =
         matches!(viewer, Viewer::Anonymous) && operation_type == Some(OperationType::Query);
-    // The key (and the variables' text in it) is only built when the cache is used.
-    let cache_key = if anonymous_read && state.cache.enabled() {
-        let variables = params
-            .variables
-            .as_ref()
-            .map(|v| serde_json::to_string(v).unwrap_or_default())
-            .unwrap_or_default();
-        ResponseCache::key(params.operation_name.as_deref(), &cache_text, &variables)
-    } else {
-        None
-    };
-    if let Some(key) = &cache_key {
-        let hit = state.cache.get(key);
-        state.metrics.record_cache(hit.is_some());
-        if let Some(hit) = hit {
-            let response = answer(req, state, hit, StatusCode::OK, response_type, via_get);
-            return tag(response, operation_name, Outcome::Ok);
-        }
+    let cache_key = cache_key.filter(|_| anonymous_read);
+    if cache_key.is_some() {
+        state.metrics.record_cache(false);
     }
     let generation = state.cache.generation();
 
-    let client = super::client::ClientAddr::of(req).map(|addr| addr.to_string());
     // Mutations are few and may wait on argon2; only queries are bounded.
     let _permit = if operation_type == Some(OperationType::Query) {
         state.queries_in_flight.acquire().await.ok()
     } else {
         None
     };
+    if anonymous_read && let Some(compiled) = state.compiled.get(&cache_text) {
+        let variables = params.variables.as_ref();
+        let name = params.operation_name.as_deref();
+        if let Some(body) = compiled
+            .answer(&state.db, &state.metrics, variables, name)
+            .await
+        {
+            state.metrics.record_anonymous_read(true);
+            let read = Read {
+                generation,
+                cache_key,
+                operation: operation_name.clone(),
+                status: StatusCode::OK,
+                response_type,
+                via_get,
+            };
+            let response = read.respond(req, state, Bytes::from(body));
+            return tag(response, operation_name, Outcome::Ok);
+        }
+    }
+    let client = super::client::ClientAddr::of(req).map(|addr| addr.to_string());
     let context = RequestContext::new(state.db.clone(), viewer, client.clone());
     let mut response = run(&state.schema, &params, &document, context).await;
     if is_complexity_refusal(&response) {
@@ -579,6 +597,14 @@ async fn execute(
         .iter()
         .map(|e| normalize_error(serde_json::to_value(e).unwrap_or(Value::Null), default_code))
         .collect();
+    if anonymous_read {
+        state.metrics.record_anonymous_read(false);
+        if !request_error {
+            // Valid and within every limit: the compiled path may answer this text next.
+            let name = params.operation_name.as_deref();
+            state.compiled.learn(&cache_text, &document, name);
+        }
+    }
     let data = (!request_error).then_some(&response.data);
     if writes_content && data.is_some_and(|d| *d != async_graphql::Value::Null) {
         invalidation::content_changed(&state.db, &state.cache).await;
@@ -588,17 +614,80 @@ async fn execute(
     let outcome = outcome(request_error, &errors);
     let clean = errors.is_empty() && data.is_some();
     let (status, body) = render(data, errors, extensions, response_type);
-    // The ETag (a SHA-256 of the body) is only computed for what is cached or sent by GET.
-    let response = if anonymous_read && clean && (via_get || cache_key.is_some()) {
-        let cached = Cached::new(body);
-        if let Some(key) = cache_key {
-            state.cache.put(generation, key, cached.clone());
-        }
-        answer(req, state, cached, status, response_type, via_get)
+    let response = if anonymous_read && clean {
+        let read = Read {
+            generation,
+            cache_key,
+            operation: operation_name.clone(),
+            status,
+            response_type,
+            via_get,
+        };
+        read.respond(req, state, body)
     } else {
         not_cacheable(status, response_type, body)
     };
     tag(response, operation_name, outcome)
+}
+
+/// An anonymous read's clean answer (data, no errors), whichever executor built it.
+struct Read {
+    /// The response cache's generation when the read started.
+    generation: u64,
+    /// Its key in the response cache, when the cache is on.
+    cache_key: Option<String>,
+    /// The operation's name, kept with the answer for logs and metrics.
+    operation: Option<String>,
+    status: StatusCode,
+    response_type: ResponseType,
+    via_get: bool,
+}
+
+impl Read {
+    /// Keeps `body` in the response cache and answers it (cacheable over `GET`). The ETag
+    /// (a SHA-256 of the body) is only computed for what is cached or sent by `GET`.
+    fn respond(self, req: &HttpRequest, state: &AppState, body: Bytes) -> HttpResponse {
+        if !self.via_get && self.cache_key.is_none() {
+            return not_cacheable(self.status, self.response_type, body);
+        }
+        let cached = Cached::new(body, self.operation);
+        if let Some(key) = self.cache_key {
+            state.cache.put(self.generation, key, cached.clone());
+        }
+        answer(
+            req,
+            state,
+            cached,
+            self.status,
+            self.response_type,
+            self.via_get,
+        )
+    }
+}
+
+/// The response-cache key of an anonymous request, when the cache is on: its operation
+/// name, its query text (`#hash` for a persisted query sent by hash alone) and its
+/// variables. A request that sends both a query and its hash gets none (the hash is checked
+/// against the query first, on the way to the document).
+fn cache_key(req: &HttpRequest, state: &AppState, params: &Params) -> Option<String> {
+    if !state.cache.enabled() || req.headers().contains_key(header::AUTHORIZATION) {
+        return None;
+    }
+    let persisted_text;
+    let text = match (&params.query, &params.persisted) {
+        (Some(query), None) => query.as_str(),
+        (None, Some(persisted)) => {
+            persisted_text = format!("#{}", persisted.hash);
+            persisted_text.as_str()
+        }
+        _ => return None,
+    };
+    let variables = params
+        .variables
+        .as_ref()
+        .map(|v| serde_json::to_string(v).unwrap_or_default())
+        .unwrap_or_default();
+    ResponseCache::key(params.operation_name.as_deref(), text, &variables)
 }
 
 /// Executes `document` with the request's variables and operation name on `schema`.

@@ -55,6 +55,8 @@ pub struct AppState {
     pub persisted_queries: persisted::PersistedQueries,
     /// Documents parsed before, by query text.
     pub documents: documents::ParsedDocuments,
+    /// Query texts the compiled read path answers, learnt from the general executor.
+    pub compiled: crate::graphql::compiled::CompiledReads,
     /// The benchmark's ceiling: a file whose bytes `/bench/ceiling` answers, when set.
     pub bench_ceiling: Option<std::path::PathBuf>,
     /// Those bytes, read on first use.

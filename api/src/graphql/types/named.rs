@@ -1,5 +1,7 @@
 //! `Condition` and `SideEffect`: documents shared by every topic that links to them.
 
+use std::borrow::Cow;
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{condition, side_effect, topic_condition, topic_side_effect};
@@ -56,8 +58,11 @@ macro_rules! named_fields {
             }
 
             /// `description` rendered to HTML and sanitized: safe to insert into a page as is.
-            async fn description_html(&self) -> String {
-                markdown::to_safe_html(&self.model.description)
+            async fn description_html(&self) -> Cow<'_, str> {
+                markdown::stored_or_rendered(
+                    self.model.description_html.as_deref(),
+                    &self.model.description,
+                )
             }
 
             /// Publication state.

@@ -1,5 +1,7 @@
 //! The `Topic` type and the edges to its conditions and side effects.
 
+use std::borrow::Cow;
+
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{topic, topic_condition, topic_side_effect};
@@ -60,8 +62,8 @@ impl Topic {
     }
 
     /// `body` rendered to HTML and sanitized: safe to insert into a page as is.
-    async fn body_html(&self) -> String {
-        markdown::to_safe_html(&self.model.body)
+    async fn body_html(&self) -> Cow<'_, str> {
+        markdown::stored_or_rendered(self.model.body_html.as_deref(), &self.model.body)
     }
 
     /// Notable features of the procedure, in editorial order.

@@ -1,0 +1,106 @@
+//! The HTML stored beside every document's Markdown (`topics.body_html`,
+//! `conditions.description_html`, `side_effects.description_html`).
+//!
+//! Every write stores the rendered HTML with the text (`content::write`, `content::edit`).
+//! Rows that have none (written before the column existed, or loaded by `dermis import`,
+//! whose export leaves derived data out) are rendered by [`fill`], which the server runs
+//! before it serves and `dermis import` runs after loading. When the renderer's output
+//! changes, [`RENDERER_VERSION`] changes with it and [`fill`] renders every row again.
+
+use chrono::Utc;
+use entity::{condition, setting, side_effect, topic};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
+
+use super::document::Document;
+use crate::markdown;
+
+/// The version of [`markdown::to_safe_html`]'s output. Change it whenever a change of the
+/// renderer (its options, ammonia's rules, a crate update that renders differently) should
+/// reach the HTML already stored.
+pub const RENDERER_VERSION: &str = "1";
+
+/// The `settings` key that records which renderer version wrote the stored HTML.
+const VERSION_KEY: &str = "markdown_renderer_version";
+
+/// Rows rendered per transaction.
+const BATCH: u64 = 500;
+
+/// Renders the HTML of every row that has none (every row, when the stored HTML came from
+/// another renderer version). Returns how many rows it rendered. Safe to run on several
+/// nodes at once: a row is only written while it still has no HTML, so a concurrent
+/// editor's save (which stores its own HTML) is never overwritten.
+pub async fn fill(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let stored = setting::Entity::find_by_id(VERSION_KEY.to_owned())
+        .one(db)
+        .await?
+        .map(|row| row.value);
+    if stored.as_deref().is_some_and(|v| v != RENDERER_VERSION) {
+        forget::<topic::Entity>(db).await?;
+        forget::<condition::Entity>(db).await?;
+        forget::<side_effect::Entity>(db).await?;
+    }
+    let rendered = fill_table::<topic::Entity>(db).await?
+        + fill_table::<condition::Entity>(db).await?
+        + fill_table::<side_effect::Entity>(db).await?;
+    if stored.as_deref() != Some(RENDERER_VERSION) {
+        setting::Entity::insert(setting::ActiveModel {
+            key: Set(VERSION_KEY.to_owned()),
+            value: Set(RENDERER_VERSION.to_owned()),
+            updated_at: Set(Utc::now()),
+        })
+        .on_conflict(
+            OnConflict::column(setting::Column::Key)
+                .update_columns([setting::Column::Value, setting::Column::UpdatedAt])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
+    }
+    Ok(rendered)
+}
+
+/// Drops the stored HTML of every row of `E`, so that [`fill_table`] renders it again.
+async fn forget<E: Document>(db: &DatabaseConnection) -> Result<(), DbErr> {
+    E::update_many()
+        .col_expr(E::HTML, Expr::value(Option::<String>::None))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Renders the rows of `E` without HTML, in batches of [`BATCH`] by id.
+async fn fill_table<E: Document>(db: &DatabaseConnection) -> Result<u64, DbErr> {
+    let mut after = 0;
+    let mut rendered = 0;
+    loop {
+        let rows: Vec<(i32, String)> = E::find()
+            .select_only()
+            .column(E::ID)
+            .column(E::TEXT)
+            .filter(E::HTML.is_null())
+            .filter(E::ID.gt(after))
+            .order_by_asc(E::ID)
+            .limit(BATCH)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let Some(&(last, _)) = rows.last() else {
+            return Ok(rendered);
+        };
+        let txn = crate::db::begin_write(db).await?;
+        for (id, text) in rows {
+            let result = E::update_many()
+                .col_expr(E::HTML, Expr::value(markdown::to_safe_html(&text)))
+                .filter(E::ID.eq(id))
+                .filter(E::HTML.is_null())
+                .exec(&txn)
+                .await?;
+            rendered += result.rows_affected;
+        }
+        txn.commit().await?;
+        after = last;
+    }
+}

@@ -1,0 +1,247 @@
+//! A [`Plan`] as one SQL statement: it returns one row whose `data` column is the whole
+//! answer (`{"data":...}`) as JSON text, put together by `concat()` from literal pieces of
+//! JSON and values the database quotes as JSON (SQLite's `json_quote`, PostgreSQL's `to_json`), with each
+//! link list aggregated in editorial order (`group_concat` / `string_agg` with `ORDER BY`).
+//! Concatenation rather than the databases' JSON object functions: SQLite's `json_object`
+//! parses every nested value back into its binary JSON form and out again (6% of a page's
+//! time in `perf`), and PostgreSQL's puts spaces between tokens. Only the slugs are bound;
+//! every other word of the statement comes from the plan's fixed names (response keys are
+//! GraphQL names: letters, digits and `_`).
+
+use super::plan::{Fields, LinkKind, Node, Plan, Root};
+
+/// The SQL dialect of a statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (3.44 or later: aggregates with `ORDER BY`).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The statement that answers `plan`; its parameters are the slugs of the plan's topic
+/// roots, in order.
+pub fn statement(plan: &Plan, dialect: Dialect) -> String {
+    let mut writer = Writer {
+        dialect,
+        parameters: 0,
+    };
+    let mut answer = Concat::default();
+    answer.literal("{\"data\":{");
+    for (index, (key, root)) in plan.roots.iter().enumerate() {
+        answer.key(index, key);
+        match root {
+            Root::Typename => answer.literal("\"Query\""),
+            Root::Topic { fields, .. } => {
+                // A scalar subquery: null when no published topic has the slug.
+                let mut topic = Concat::default();
+                writer.object(&mut topic, fields);
+                let slug = writer.parameter();
+                answer.sql(format!(
+                    "COALESCE((SELECT {} FROM topics t WHERE t.slug = {slug} \
+                     AND t.status = 'PUBLISHED'), 'null')",
+                    topic.finish()
+                ));
+            }
+        }
+    }
+    answer.literal("}}");
+    format!("SELECT {} AS data", answer.finish())
+}
+
+/// Arguments of one `concat()` at most (PostgreSQL takes 100; SQLite, built with its
+/// default limits, 127 or more); longer ones are nested.
+const MAX_CONCAT_ARGUMENTS: usize = 90;
+
+/// The pieces of one text: literal JSON and SQL expressions whose value is JSON text,
+/// joined by one `concat()` (one allocation, where a chain of `||` copies the growing
+/// text at every step).
+#[derive(Default)]
+struct Concat {
+    pieces: Vec<Piece>,
+}
+
+enum Piece {
+    Literal(String),
+    Sql(String),
+}
+
+impl Concat {
+    /// Literal JSON text (merged with a literal before it).
+    fn literal(&mut self, text: &str) {
+        if let Some(Piece::Literal(last)) = self.pieces.last_mut() {
+            last.push_str(text);
+        } else {
+            self.pieces.push(Piece::Literal(text.to_owned()));
+        }
+    }
+
+    /// An SQL expression whose value is JSON text.
+    fn sql(&mut self, expression: String) {
+        self.pieces.push(Piece::Sql(expression));
+    }
+
+    /// The `index`th key of an object. Keys are GraphQL names (letters, digits, `_`).
+    fn key(&mut self, index: usize, key: &str) {
+        if index > 0 {
+            self.literal(",");
+        }
+        self.literal("\"");
+        self.literal(key);
+        self.literal("\":");
+    }
+
+    /// The text as one SQL expression.
+    fn finish(self) -> String {
+        let arguments: Vec<String> = self
+            .pieces
+            .into_iter()
+            .map(|piece| match piece {
+                Piece::Literal(text) => format!("'{}'", text.replace('\'', "''")),
+                Piece::Sql(expression) => expression,
+            })
+            .collect();
+        join(arguments)
+    }
+}
+
+/// `concat()` of `arguments`, nested when they are more than one call takes.
+fn join(mut arguments: Vec<String>) -> String {
+    while arguments.len() > MAX_CONCAT_ARGUMENTS {
+        arguments = arguments
+            .chunks(MAX_CONCAT_ARGUMENTS)
+            .map(|chunk| format!("concat({})", chunk.join(", ")))
+            .collect();
+    }
+    match arguments.as_slice() {
+        [single] if single.starts_with('\'') => single.clone(),
+        _ => format!("concat({})", arguments.join(", ")),
+    }
+}
+
+/// Writes the expressions of one statement, numbering its parameters in text order.
+struct Writer {
+    dialect: Dialect,
+    parameters: usize,
+}
+
+impl Writer {
+    /// The next parameter's placeholder.
+    fn parameter(&mut self) -> String {
+        self.parameters += 1;
+        match self.dialect {
+            Dialect::Sqlite => "?".to_owned(),
+            Dialect::Postgres => format!("${}", self.parameters),
+        }
+    }
+
+    /// An object of `fields` (nested objects of the same row flattened into the same
+    /// text).
+    fn object(&mut self, text: &mut Concat, fields: &Fields) {
+        text.literal("{");
+        for (index, (key, node)) in fields.iter().enumerate() {
+            text.key(index, key);
+            self.node(text, node);
+        }
+        text.literal("}");
+    }
+
+    /// A scalar expression quoted as JSON (`null` for SQL null).
+    fn quoted(&self, expression: &str) -> String {
+        match self.dialect {
+            Dialect::Sqlite => format!("json_quote({expression})"),
+            Dialect::Postgres => format!("COALESCE(CAST(to_json({expression}) AS TEXT), 'null')"),
+        }
+    }
+
+    fn node(&mut self, text: &mut Concat, node: &Node) {
+        match node {
+            // Type names: letters only.
+            Node::Const(name) => text.literal(&format!("\"{name}\"")),
+            Node::Column(column) => text.sql(self.quoted(column)),
+            Node::Id(column) => text.sql(self.quoted(&format!("CAST({column} AS TEXT)"))),
+            Node::Json(column) => text.sql(match self.dialect {
+                // Stored as JSON text; `json()` also checks and minifies it.
+                Dialect::Sqlite => format!("json({column})"),
+                Dialect::Postgres => format!("CAST({column} AS TEXT)"),
+            }),
+            Node::Object(fields) => self.object(text, fields),
+            Node::Links(kind, fields) => {
+                let links = self.links(*kind, fields);
+                text.sql(links);
+            }
+        }
+    }
+
+    /// A topic's published links of one kind, in editorial order; `[]` when none.
+    fn links(&mut self, kind: LinkKind, edge: &Fields) -> String {
+        let (links, documents, target) = match kind {
+            LinkKind::Conditions => ("topic_conditions", "conditions", "condition_id"),
+            LinkKind::SideEffects => ("topic_side_effects", "side_effects", "side_effect_id"),
+        };
+        let aggregate = match self.dialect {
+            Dialect::Sqlite => "group_concat",
+            Dialect::Postgres => "string_agg",
+        };
+        let mut object = Concat::default();
+        self.object(&mut object, edge);
+        format!(
+            "(SELECT concat('[', COALESCE({aggregate}({}, ',' ORDER BY l.position), ''), ']') \
+             FROM {links} l JOIN {documents} n ON n.id = l.{target} \
+             WHERE l.topic_id = t.id AND n.status = 'PUBLISHED')",
+            object.finish()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(query: &str) -> Plan {
+        let document = async_graphql::parser::parse_query(query).expect("valid syntax");
+        super::super::plan::compile(&document, None).expect("compiles")
+    }
+
+    #[test]
+    fn one_statement_with_the_slugs_bound() {
+        let plan = plan(
+            "{ a: topic(slug: \"x\") { title conditions { node { name } } } \
+             b: topic(slug: \"y\") { id } __typename }",
+        );
+        let sqlite = statement(&plan, Dialect::Sqlite);
+        assert_eq!(sqlite.matches('?').count(), 2, "{sqlite}");
+        assert!(
+            !sqlite.contains("\"x\"") && !sqlite.contains("'x'"),
+            "{sqlite}"
+        );
+        assert!(sqlite.starts_with("SELECT concat('{\"data\":{\"a\":', COALESCE((SELECT concat('{\"title\":', json_quote(t.title), ',\"conditions\":', (SELECT concat('['"), "{sqlite}");
+        assert!(sqlite.contains("group_concat(concat('{\"node\":{\"name\":', json_quote(n.name), '}}'), ',' ORDER BY l.position)"), "{sqlite}");
+        assert!(
+            sqlite.ends_with(", ',\"__typename\":\"Query\"}}') AS data"),
+            "{sqlite}"
+        );
+        let postgres = statement(&plan, Dialect::Postgres);
+        assert!(
+            postgres.contains("$1") && postgres.contains("$2"),
+            "{postgres}"
+        );
+        assert!(postgres.contains("string_agg("), "{postgres}");
+        assert!(
+            postgres.find("$1") < postgres.find("$2"),
+            "parameters in text order"
+        );
+    }
+
+    #[test]
+    fn long_texts_nest_their_concat() {
+        let arguments: Vec<String> = (0..200).map(|i| i.to_string()).collect();
+        let joined = join(arguments);
+        assert_eq!(
+            joined.matches("concat(").count(),
+            4,
+            "three chunks and one around them"
+        );
+        assert!(joined.starts_with("concat(concat(0, 1,"), "{joined}");
+    }
+}

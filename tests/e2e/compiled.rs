@@ -1,0 +1,268 @@
+//! The compiled read path (one SQL statement per anonymous topic page) answers exactly what
+//! the general executor answers, byte for byte, and leaves to it everything else.
+
+use dermis_tests::{Backend, Session, TestServer, on_both_databases};
+use sea_orm::ConnectionTrait;
+use serde_json::{Value, json};
+
+const PAGE: &str = "query TopicPage($slug: String!) { topic(slug: $slug) { slug title summary \
+    bodyHtml features benefits conditions { note node { slug name } } \
+    sideEffects { frequency severity duration note node { slug name } } } }";
+
+const UPDATE: &str =
+    "mutation($input: UpdateTopicInput!) { updateTopic(input: $input) { topic { version } } }";
+
+/// A server without the response cache, so every anonymous read is executed.
+async fn server(backend: Backend) -> TestServer {
+    TestServer::on(backend)
+        .sample()
+        .env("DERMIS_RESPONSE_CACHE_BYTES", "0")
+        .start()
+        .await
+}
+
+/// POSTs a query (anonymously, or with `token`); the status and the body's exact bytes.
+async fn raw(
+    server: &TestServer,
+    token: Option<&str>,
+    query: &str,
+    variables: &Value,
+) -> (u16, String) {
+    let body = json!({ "query": query, "variables": variables });
+    server.post_text(token, &body).await
+}
+
+/// Anonymous reads executed so far by each executor: (compiled, general).
+async fn executors(server: &TestServer) -> (u64, u64) {
+    let metrics = server.metrics().await;
+    let count = |executor: &str| {
+        let prefix = format!("dermis_anonymous_reads_total{{executor=\"{executor}\"}} ");
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix.as_str()))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (count("compiled"), count("general"))
+}
+
+/// Sends `query` anonymously twice (the first answer teaches the compiled path, which
+/// gives the second) and once as `editor` (always the general executor); asserts the three
+/// bodies are the same bytes, that the second came from the compiled path, and returns
+/// the parsed answer.
+async fn same_on_both_paths(
+    server: &TestServer,
+    editor: &Session,
+    query: &str,
+    variables: Value,
+) -> Value {
+    let before = executors(server).await;
+    let (status, general) = raw(server, None, query, &variables).await;
+    assert_eq!(status, 200, "{general}");
+    let learnt = executors(server).await;
+    assert_eq!(
+        learnt,
+        (before.0, before.1 + 1),
+        "the first answer is the general executor's: {query}"
+    );
+    let (status, compiled) = raw(server, None, query, &variables).await;
+    assert_eq!(status, 200, "{compiled}");
+    assert_eq!(
+        executors(server).await,
+        (learnt.0 + 1, learnt.1),
+        "the second answer is compiled: {query}"
+    );
+    let (_, editors) = raw(server, Some(&editor.access), query, &variables).await;
+    assert_eq!(
+        compiled, general,
+        "compiled and general answers differ for {query}"
+    );
+    assert_eq!(
+        compiled, editors,
+        "the compiled answer differs from an editor's for {query}"
+    );
+    let answer: Value = serde_json::from_str(&compiled).expect("JSON");
+    assert!(answer.get("errors").is_none(), "{answer}");
+    answer["data"].clone()
+}
+
+/// The sample topic's id and version, as an editor sees them.
+async fn topic(server: &TestServer, editor: &Session) -> Value {
+    server
+        .query_as(
+            editor,
+            "{ topic(slug: \"microneedling\", preview: true) { id version } }",
+            json!({}),
+        )
+        .await["topic"]
+        .clone()
+}
+
+/// Text that JSON must escape, and text it must not.
+const TRICKY: &str = "Quotes \"x\", a backslash \\, a tab\t, </script>, \u{2028}, é, 日本, 😀";
+
+on_both_databases! {
+    async fn compiled_answers_are_the_general_answers_byte_for_byte(backend) {
+        let server = server(backend).await;
+        let admin = server.first_admin().await;
+        let current = topic(&server, &admin).await;
+        let condition = server.query("{ topic(slug: \"microneedling\") { conditions { node { id } } } }", json!({})).await
+            ["topic"]["conditions"][0]["node"]["id"].clone();
+        server.query_as(&admin, UPDATE, json!({ "input": {
+            "id": current["id"], "expectedVersion": current["version"],
+            "summary": TRICKY,
+            "body": format!("# How it works\n\n{TRICKY}\n\n* one\n* two <script>alert(1)</script>"),
+            "features": [TRICKY, "second"],
+            "conditions": [{ "conditionId": condition, "note": TRICKY }, ],
+        } })).await;
+        // A published topic without links, and a draft.
+        let bare = server.query_as(&admin, "mutation($input: CreateTopicInput!) { createTopic(input: $input) { topic { id version } } }",
+            json!({ "input": { "title": "Bare topic", "slug": "bare" } })).await["createTopic"]["topic"].clone();
+        server.query_as(&admin, "mutation($input: PublishTopicInput!) { publishTopic(input: $input) { topic { status } } }",
+            json!({ "input": { "id": bare["id"], "expectedVersion": bare["version"] } })).await;
+        server.query_as(&admin, "mutation($input: CreateTopicInput!) { createTopic(input: $input) { topic { id } } }",
+            json!({ "input": { "title": "Draft topic", "slug": "draft" } })).await;
+
+        let data = same_on_both_paths(&server, &admin, PAGE, json!({ "slug": "microneedling" })).await;
+        let page = &data["topic"];
+        assert_eq!(page["summary"], TRICKY);
+        assert_eq!(page["features"], json!([TRICKY, "second"]));
+        assert_eq!(page["conditions"].as_array().map(Vec::len), Some(1), "{page}");
+        assert_eq!(page["conditions"][0]["note"], TRICKY);
+        let html = page["bodyHtml"].as_str().unwrap_or_default();
+        assert!(html.contains("<h1>How it works</h1>") && !html.contains("<script"), "{html}");
+        assert!(page["sideEffects"].as_array().is_some_and(|s| s.len() == 8), "{page}");
+
+        // Aliases, __typename at every level, ids, fragments (named and inline), the
+        // linked documents' own fields, two roots of which one misses, a default variable.
+        let rich = "query Rich($slug: String = \"microneedling\") { __typename \
+            page: topic(slug: $slug) { __typename id version status ...Heading \
+              ... on Topic { body benefits } \
+              treats: conditions { __typename position note node { __typename id slug status version description descriptionHtml } } \
+              sideEffects { position frequency node { ...Named } } } \
+            missing: topic(slug: \"no-such-topic\") { title } } \
+            fragment Heading on Topic { heading: title slug } \
+            fragment Named on SideEffect { __typename name descriptionHtml }";
+        let data = same_on_both_paths(&server, &admin, rich, json!({})).await;
+        assert_eq!(data["__typename"], "Query");
+        assert_eq!(data["page"]["__typename"], "Topic");
+        assert_eq!(data["page"]["treats"][0]["node"]["__typename"], "Condition");
+        assert_eq!(data["page"]["sideEffects"][0]["node"]["__typename"], "SideEffect");
+        assert!(data["page"]["sideEffects"][0]["node"]["descriptionHtml"].as_str().is_some_and(|h| h.starts_with('<')), "{data}");
+        assert_eq!(data["missing"], Value::Null);
+
+        // No links is an empty list; a draft is null to the public.
+        let data = same_on_both_paths(&server, &admin, "{ topic(slug: \"bare\") { title conditions { note } sideEffects { note } } }", json!({})).await;
+        assert_eq!(data["topic"], json!({ "title": "Bare topic", "conditions": [], "sideEffects": [] }));
+        let data = same_on_both_paths(&server, &admin, "query D($s: String!) { topic(slug: $s) { title } }", json!({ "s": "draft" })).await;
+        assert_eq!(data["topic"], Value::Null);
+    }
+}
+
+on_both_databases! {
+    async fn the_general_executor_answers_what_the_compiled_path_cannot(backend) {
+        let server = server(backend).await;
+        let variables = json!({ "slug": "microneedling" });
+        raw(&server, None, PAGE, &variables).await;
+        let (compiled, general) = executors(&server).await;
+        assert_eq!((compiled, general), (0, 1));
+
+        // Variables the plan cannot use as they are: the general executor gives the error.
+        let (_, body) = raw(&server, None, PAGE, &json!({})).await;
+        assert!(body.contains("\"errors\""), "{body}");
+        let long = "a".repeat(121);
+        let (_, body) = raw(&server, None, PAGE, &json!({ "slug": long })).await;
+        assert!(body.contains("BAD_USER_INPUT"), "{body}");
+        let (_, body) = raw(&server, None, PAGE, &json!({ "slug": 7 })).await;
+        assert!(body.contains("\"errors\""), "{body}");
+        // Another operation name than the one learnt.
+        let other = json!({ "query": PAGE, "variables": variables, "operationName": "Other" });
+        let (_, body) = server.post_text(None, &other).await;
+        assert!(body.contains("\"errors\""), "{body}");
+        // (A variable of the wrong type is refused before execution, and an unknown
+        // operation name is no query at all: neither is counted.)
+        assert_eq!(executors(&server).await, (0, 3), "none of these were compiled");
+
+        // Fields the compiled path does not know are always the general executor's.
+        let dated = "{ topic(slug: \"microneedling\") { title publishedAt } }";
+        for _ in 0..2 {
+            let (_, body) = raw(&server, None, dated, &json!({})).await;
+            assert!(body.contains("publishedAt"), "{body}");
+        }
+        assert_eq!(executors(&server).await, (0, 5));
+
+        // A good request again is compiled.
+        raw(&server, None, PAGE, &variables).await;
+        assert_eq!(executors(&server).await, (1, 5));
+
+        // Switched off, nothing is compiled.
+        let node = server.another_node(&[("DERMIS_COMPILED_READS", "false"), ("DERMIS_RESPONSE_CACHE_BYTES", "0")]).await;
+        for _ in 0..3 {
+            raw(&node, None, PAGE, &variables).await;
+        }
+        assert_eq!(executors(&node).await, (0, 3));
+    }
+}
+
+on_both_databases! {
+    async fn the_compiled_path_sees_every_write_at_once(backend) {
+        let server = server(backend).await;
+        let admin = server.first_admin().await;
+        let variables = json!({ "slug": "microneedling" });
+        raw(&server, None, PAGE, &variables).await;
+        for round in 1..=3 {
+            let current = topic(&server, &admin).await;
+            let title = format!("Microneedling, edit {round}");
+            server.query_as(&admin, UPDATE, json!({ "input": {
+                "id": current["id"], "expectedVersion": current["version"],
+                "title": title, "body": format!("Edit **{round}**"),
+            } })).await;
+            let (_, body) = raw(&server, None, PAGE, &variables).await;
+            let answer: Value = serde_json::from_str(&body).expect("JSON");
+            assert_eq!(answer["data"]["topic"]["title"], title.as_str(), "{body}");
+            assert_eq!(answer["data"]["topic"]["bodyHtml"], format!("<p>Edit <strong>{round}</strong></p>\n"), "{body}");
+        }
+        assert_eq!(executors(&server).await.0, 3, "every read after the first was compiled");
+
+        // Unpublished, the topic is gone at once.
+        let current = topic(&server, &admin).await;
+        server.query_as(&admin, "mutation($input: DocumentVersionInput!) { unpublishTopic(input: $input) { topic { status } } }",
+            json!({ "input": { "id": current["id"], "expectedVersion": current["version"] } })).await;
+        let (_, body) = raw(&server, None, PAGE, &variables).await;
+        assert_eq!(body, "{\"data\":{\"topic\":null}}");
+        assert_eq!(executors(&server).await.0, 4);
+    }
+}
+
+on_both_databases! {
+    async fn html_missing_or_from_another_renderer_is_rendered_at_start(backend) {
+        let mut server = server(backend).await;
+        let variables = json!({ "slug": "microneedling" });
+        let (_, before) = raw(&server, None, PAGE, &variables).await;
+        assert!(before.contains("<p>"), "{before}");
+        server.signal("TERM");
+        server.wait_for_exit(std::time::Duration::from_secs(20)).await.expect("stops");
+
+        // As a database migrated from before the stored HTML, and one whose HTML came
+        // from another renderer version.
+        let db = server.db.connect().await;
+        for sql in [
+            "UPDATE topics SET body_html = NULL",
+            "UPDATE conditions SET description_html = NULL",
+            "UPDATE side_effects SET description_html = 'stale'",
+            "UPDATE settings SET value = '0' WHERE key = 'markdown_renderer_version'",
+        ] {
+            db.execute_unprepared(sql).await.expect(sql);
+        }
+        drop(db);
+        let server = server.another_node(&[("DERMIS_RESPONSE_CACHE_BYTES", "0")]).await;
+        server.wait_for_log("rendered the Markdown of documents without stored HTML").await;
+        let rich = "{ topic(slug: \"microneedling\") { bodyHtml conditions { node { descriptionHtml } } sideEffects { node { descriptionHtml } } } }";
+        let first = raw(&server, None, rich, &json!({})).await.1;
+        let second = raw(&server, None, rich, &json!({})).await.1;
+        assert_eq!(first, second);
+        assert_eq!(executors(&server).await, (1, 1));
+        assert!(!second.contains("stale") && !second.contains("null"), "{second}");
+        assert_eq!(raw(&server, None, PAGE, &variables).await.1, before, "the same page as before");
+    }
+}
