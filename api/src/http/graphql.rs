@@ -552,6 +552,9 @@ async fn execute(
     } else {
         None
     };
+    // While a mutation runs, compiled reads leave the HTTP workers (see compiled::inline).
+    let _writing =
+        (operation_type == Some(OperationType::Mutation)).then(|| state.compiled.writing());
     if anonymous_read && let Some(compiled) = state.compiled.get(&cache_text) {
         let variables = params.variables.as_ref();
         let name = params.operation_name.as_deref();

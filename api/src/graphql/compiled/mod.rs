@@ -37,7 +37,7 @@ use serde_json::{Map, Value};
 
 use crate::content::validate::MAX_SLUG;
 use crate::metrics::Metrics;
-use inline::InlineReader;
+use inline::{InlineReader, WriteGuard, Writes};
 use plan::{Plan, Root, Slug};
 use sql::Dialect;
 
@@ -54,10 +54,12 @@ const TEXTS_KEPT: usize = 128;
 #[derive(Debug)]
 pub struct Compiled {
     plan: Plan,
-    sql: String,
+    sql: Arc<str>,
     backend: DbBackend,
     /// SQLite: the file, read on the calling thread.
     reader: Option<InlineReader>,
+    /// The node's running writes.
+    writes: Arc<Writes>,
 }
 
 /// The compiled read path of one node: each query text's verdict (a compiled query, or
@@ -66,6 +68,7 @@ pub struct CompiledReads {
     enabled: bool,
     backend: DbBackend,
     reader: Option<InlineReader>,
+    writes: Arc<Writes>,
     texts: RwLock<HashMap<String, Option<Arc<Compiled>>>>,
 }
 
@@ -88,8 +91,15 @@ impl CompiledReads {
             reader: sqlite_file
                 .filter(|_| backend == DbBackend::Sqlite)
                 .map(InlineReader::new),
+            writes: Arc::default(),
             texts: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Marks a write (a mutation) as running until the guard is dropped: meanwhile SQLite
+    /// reads leave the HTTP workers.
+    pub fn writing(&self) -> WriteGuard {
+        self.writes.begin()
     }
 
     /// The compiled query for `text` (a query text, or `#hash` for a persisted query), once
@@ -128,10 +138,11 @@ impl CompiledReads {
                 _ => Dialect::Sqlite,
             };
             Arc::new(Compiled {
-                sql: sql::statement(&plan, dialect),
+                sql: sql::statement(&plan, dialect).into(),
                 plan,
                 backend: self.backend,
                 reader: self.reader.clone(),
+                writes: self.writes.clone(),
             })
         });
         texts.insert(text.to_owned(), compiled);
@@ -173,14 +184,26 @@ impl Compiled {
             slugs.push(slug);
         }
         let body = match &self.reader {
-            Some(reader) => {
-                let result = reader.query_text(&self.sql, &slugs);
+            Some(reader) if self.writes.none() => {
+                let result = reader
+                    .query_text(&self.sql, &slugs)
+                    .map_err(|error| error.to_string());
                 metrics.record_statement(result.is_err());
-                result.map_err(|error| error.to_string())
+                result
+            }
+            Some(reader) => {
+                let (reader, sql) = (reader.clone(), self.sql.clone());
+                let result = tokio::task::spawn_blocking(move || reader.query_text(&sql, &slugs))
+                    .await
+                    .map_err(|error| error.to_string())
+                    .and_then(|result| result.map_err(|error| error.to_string()));
+                metrics.record_statement(result.is_err());
+                result
             }
             None => {
                 let values = slugs.into_iter().map(sea_orm::Value::from);
-                let statement = Statement::from_sql_and_values(self.backend, &self.sql, values);
+                let statement =
+                    Statement::from_sql_and_values(self.backend, self.sql.as_ref(), values);
                 match db.query_one_raw(statement).await {
                     Ok(Some(row)) => row.try_get::<String>("", "data").map(Some),
                     Ok(None) => Ok(None),
