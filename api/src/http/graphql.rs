@@ -552,9 +552,10 @@ async fn execute(
     } else {
         None
     };
-    // While a mutation runs, compiled reads leave the HTTP workers (see compiled::inline).
-    let _writing =
-        (operation_type == Some(OperationType::Mutation)).then(|| state.compiled.writing());
+    // While a content write runs, compiled reads leave the HTTP workers (see
+    // compiled::inline). Sign-ins are not counted: most of their time is password hashing,
+    // and a login flood would otherwise send every read to the blocking pool.
+    let _writing = writes_content.then(|| state.compiled.writing());
     if anonymous_read && let Some(compiled) = state.compiled.get(&cache_text) {
         let variables = params.variables.as_ref();
         let name = params.operation_name.as_deref();

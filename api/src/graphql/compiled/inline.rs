@@ -8,7 +8,8 @@
 //! the same bundled SQLite as sqlx) and runs the statement in place.
 //!
 //! In place means on the HTTP worker, which a read then blocks. That is only done while
-//! no write of this node is in flight ([`Writes`]): a commit fsyncs and may checkpoint, and
+//! no content write (a mutation other than signing in, refreshing, signing out or changing
+//! a password) of this node is in flight ([`Writes`]): a commit fsyncs and may checkpoint, and
 //! meanwhile a read can wait milliseconds on the file's pages and on SQLite's process-wide
 //! locks (seen with `strace`: 5-9 ms waits on HTTP workers during saves), stalling every
 //! connection that worker serves. While a write runs, reads go to tokio's blocking pool
@@ -71,7 +72,7 @@ impl InlineReader {
     }
 }
 
-/// The writes (mutations) this node is running.
+/// The content writes this node is running.
 #[derive(Debug, Default)]
 pub struct Writes(AtomicUsize);
 

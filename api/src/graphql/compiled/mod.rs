@@ -96,7 +96,7 @@ impl CompiledReads {
         }
     }
 
-    /// Marks a write (a mutation) as running until the guard is dropped: meanwhile SQLite
+    /// Marks a content write as running until the guard is dropped: meanwhile SQLite
     /// reads leave the HTTP workers.
     pub fn writing(&self) -> WriteGuard {
         self.writes.begin()
