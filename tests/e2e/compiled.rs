@@ -275,7 +275,7 @@ on_both_databases! {
         raw(&server, None, PAGE, &variables).await;
         let id = topic(&server, &admin).await["id"].clone();
         // Saves one after another while reads run beside them (on SQLite, reads that meet
-        // a running write leave the HTTP workers for the blocking pool).
+        // a running write leave the HTTP workers for the pool).
         let writer = async {
             for round in 0..15 {
                 let version = topic(&server, &admin).await["version"].clone();

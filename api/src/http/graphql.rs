@@ -554,7 +554,7 @@ async fn execute(
     };
     // While a content write runs, compiled reads leave the HTTP workers (see
     // compiled::inline). Sign-ins are not counted: most of their time is password hashing,
-    // and a login flood would otherwise send every read to the blocking pool.
+    // and a login flood would otherwise send every read through the pool.
     let _writing = writes_content.then(|| state.compiled.writing());
     if anonymous_read && let Some(compiled) = state.compiled.get(&cache_text) {
         let variables = params.variables.as_ref();

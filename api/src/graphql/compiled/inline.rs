@@ -12,8 +12,9 @@
 //! a password) of this node is in flight ([`Writes`]): a commit fsyncs and may checkpoint, and
 //! meanwhile a read can wait milliseconds on the file's pages and on SQLite's process-wide
 //! locks (seen with `strace`: 5-9 ms waits on HTTP workers during saves), stalling every
-//! connection that worker serves. While a write runs, reads go to tokio's blocking pool
-//! instead, at the price of the hand-offs. In WAL mode a reader never waits for a writer's
+//! connection that worker serves. While a write runs, reads go through the pool instead
+//! (sqlx's connection threads, at the price of the hand-offs): no connection, thread or
+//! page cache beyond the pool's and one per HTTP worker. In WAL mode a reader never waits for a writer's
 //! lock itself, and the busy timeout is short: past it the general executor answers.
 
 use std::cell::RefCell;

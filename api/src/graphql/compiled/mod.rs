@@ -191,16 +191,9 @@ impl Compiled {
                 metrics.record_statement(result.is_err());
                 result
             }
-            Some(reader) => {
-                let (reader, sql) = (reader.clone(), self.sql.clone());
-                let result = tokio::task::spawn_blocking(move || reader.query_text(&sql, &slugs))
-                    .await
-                    .map_err(|error| error.to_string())
-                    .and_then(|result| result.map_err(|error| error.to_string()));
-                metrics.record_statement(result.is_err());
-                result
-            }
-            None => {
+            // PostgreSQL; and SQLite while a content write runs (the pool's connections
+            // run on threads of their own, so a read waiting on the file blocks no worker).
+            _ => {
                 let values = slugs.into_iter().map(sea_orm::Value::from);
                 let statement =
                     Statement::from_sql_and_values(self.backend, self.sql.as_ref(), values);
