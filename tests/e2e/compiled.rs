@@ -179,8 +179,8 @@ on_both_databases! {
         let other = json!({ "query": PAGE, "variables": variables, "operationName": "Other" });
         let (_, body) = server.post_text(None, &other).await;
         assert!(body.contains("\"errors\""), "{body}");
-        // (A variable of the wrong type is refused before execution, and an unknown
-        // operation name is no query at all: neither is counted.)
+        // (A missing required variable is refused by the query limits before execution,
+        // and an unknown operation name is no query at all: neither is counted.)
         assert_eq!(executors(&server).await, (0, 3), "none of these were compiled");
 
         // Fields the compiled path does not know are always the general executor's.
