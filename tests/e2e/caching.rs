@@ -180,6 +180,12 @@ on_both_databases! {
         assert!(header(&response, "etag").len() == 34);
         assert!(response.text().await.unwrap_or_default().contains("Microneedling"));
 
+        // The registration's answer is cached under the query's text (a plain query hits
+        // it), and a wrong hash beside that query is refused all the same.
+        let before = hits(&server.metrics().await);
+        let (status, _) = server.post(&json!({ "query": PAGE })).await;
+        assert_eq!(status, 200);
+        assert_eq!(hits(&server.metrics().await), before + 1);
         // A hash that is not the query's, another version, a malformed hash: refused.
         let wrong = json!({ "persistedQuery": { "version": 1, "sha256Hash": "0".repeat(64) } });
         let (status, body) = server.post(&json!({ "query": PAGE, "extensions": wrong })).await;

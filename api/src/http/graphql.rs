@@ -11,6 +11,9 @@
 //!   `400`; an unsupported `Content-Type` is `415`.
 //! - Every error carries `extensions.code`; unexpected errors are masked.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use actix_web::http::{StatusCode, header};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -19,8 +22,6 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
 use async_graphql::{Request, ServerError, Variables};
-use std::sync::Arc;
-
 use serde_json::{Map, Value, json};
 
 use super::AppState;
@@ -467,7 +468,7 @@ async fn resolve_document(
                 .limits
                 .check(&document, variables, operation)
                 .map_err(|errors| refused(&errors, response_type))?;
-            Ok((Arc::new(document), format!("#{}", persisted.hash)))
+            Ok((Arc::new(document), persisted_text(&persisted.hash)))
         }
         (None, None) => Err(bad_request("`query` is required", response_type)),
     }
@@ -504,8 +505,8 @@ async fn execute(
     // An anonymous repeat read is answered from the response cache before anything else:
     // an entry is only kept for a query that passed every check with exactly this
     // operation name, text and variables (its key), so none of them needs doing again.
-    let cache_key = cache_key(req, state, &params);
-    if let Some(hit) = cache_key.as_deref().and_then(|key| state.cache.get(key)) {
+    let early_key = lookup_text(&params).and_then(|text| cache_key(req, state, &params, &text));
+    if let Some(hit) = early_key.as_deref().and_then(|key| state.cache.get(key)) {
         state.metrics.record_cache(true);
         let operation_name = hit.operation.clone();
         let response = answer(req, state, hit, StatusCode::OK, response_type, via_get);
@@ -540,7 +541,10 @@ async fn execute(
     };
     let anonymous_read =
         matches!(viewer, Viewer::Anonymous) && operation_type == Some(OperationType::Query);
-    let cache_key = cache_key.filter(|_| anonymous_read);
+    // A request with both a query and its hash is keyed now that the hash was checked.
+    let cache_key = early_key
+        .or_else(|| cache_key(req, state, &params, &cache_text))
+        .filter(|_| anonymous_read);
     if cache_key.is_some() {
         state.metrics.record_cache(false);
     }
@@ -559,8 +563,9 @@ async fn execute(
     if anonymous_read && let Some(compiled) = state.compiled.get(&cache_text) {
         let variables = params.variables.as_ref();
         let name = params.operation_name.as_deref();
-        if let Some(body) = compiled
-            .answer(&state.db, &state.metrics, variables, name)
+        if let Some(body) = state
+            .compiled
+            .answer(&compiled, &state.db, &state.metrics, variables, name)
             .await
         {
             state.metrics.record_anonymous_read(true);
@@ -669,23 +674,29 @@ impl Read {
     }
 }
 
-/// The response-cache key of an anonymous request, when the cache is on: its operation
-/// name, its query text (`#hash` for a persisted query sent by hash alone) and its
-/// variables. A request that sends both a query and its hash gets none (the hash is checked
-/// against the query first, on the way to the document).
-fn cache_key(req: &HttpRequest, state: &AppState, params: &Params) -> Option<String> {
+/// The text that identifies a request's document in the response cache before the document
+/// is resolved: the query, or `#hash` for a persisted query sent by hash alone. A request
+/// with both has none yet: its hash must first be checked against its query (a hit keyed
+/// by the query alone would skip that check).
+fn lookup_text(params: &Params) -> Option<Cow<'_, str>> {
+    match (&params.query, &params.persisted) {
+        (Some(query), None) => Some(Cow::Borrowed(query.as_str())),
+        (None, Some(persisted)) => Some(Cow::Owned(persisted_text(&persisted.hash))),
+        _ => None,
+    }
+}
+
+/// The text that stands for a persisted query's document, by its hash.
+fn persisted_text(hash: &str) -> String {
+    format!("#{hash}")
+}
+
+/// The response-cache key of an anonymous request whose document `text` names, when the
+/// cache is on: the operation name, the text and the variables.
+fn cache_key(req: &HttpRequest, state: &AppState, params: &Params, text: &str) -> Option<String> {
     if !state.cache.enabled() || req.headers().contains_key(header::AUTHORIZATION) {
         return None;
     }
-    let persisted_text;
-    let text = match (&params.query, &params.persisted) {
-        (Some(query), None) => query.as_str(),
-        (None, Some(persisted)) => {
-            persisted_text = format!("#{}", persisted.hash);
-            persisted_text.as_str()
-        }
-        _ => return None,
-    };
     let variables = params
         .variables
         .as_ref()

@@ -36,19 +36,19 @@ const CACHE_SIZE: &str = "PRAGMA cache_size = -512";
 
 thread_local! {
     /// This thread's read connection, and the file it reads.
-    static CONNECTION: RefCell<Option<(Arc<Path>, Connection)>> = const { RefCell::new(None) };
+    static CONNECTION: RefCell<Option<(PathBuf, Connection)>> = const { RefCell::new(None) };
 }
 
 /// Reads one SQLite database file on the calling thread.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct InlineReader {
-    path: Arc<Path>,
+    path: PathBuf,
 }
 
 impl InlineReader {
     /// A reader of the database file at `path`.
     pub fn new(path: PathBuf) -> Self {
-        Self { path: path.into() }
+        Self { path }
     }
 
     /// Runs `sql` with text `parameters`; the first column of its only row.
@@ -59,7 +59,7 @@ impl InlineReader {
     ) -> Result<Option<String>, rusqlite::Error> {
         CONNECTION.with(|slot| {
             let mut slot = slot.borrow_mut();
-            if slot.as_ref().is_none_or(|(path, _)| *path != self.path) {
+            if slot.as_ref().is_none_or(|(path, _)| path != &self.path) {
                 *slot = Some((self.path.clone(), open(&self.path)?));
             }
             let Some((_, connection)) = slot.as_ref() else {

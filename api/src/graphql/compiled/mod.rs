@@ -54,12 +54,7 @@ const TEXTS_KEPT: usize = 128;
 #[derive(Debug)]
 pub struct Compiled {
     plan: Plan,
-    sql: Arc<str>,
-    backend: DbBackend,
-    /// SQLite: the file, read on the calling thread.
-    reader: Option<InlineReader>,
-    /// The node's running writes.
-    writes: Arc<Writes>,
+    sql: String,
 }
 
 /// The compiled read path of one node: each query text's verdict (a compiled query, or
@@ -67,7 +62,9 @@ pub struct Compiled {
 pub struct CompiledReads {
     enabled: bool,
     backend: DbBackend,
+    /// SQLite: the file, read on the calling thread.
     reader: Option<InlineReader>,
+    /// The node's running content writes.
     writes: Arc<Writes>,
     texts: RwLock<HashMap<String, Option<Arc<Compiled>>>>,
 }
@@ -138,34 +135,30 @@ impl CompiledReads {
                 _ => Dialect::Sqlite,
             };
             Arc::new(Compiled {
-                sql: sql::statement(&plan, dialect).into(),
+                sql: sql::statement(&plan, dialect),
                 plan,
-                backend: self.backend,
-                reader: self.reader.clone(),
-                writes: self.writes.clone(),
             })
         });
         texts.insert(text.to_owned(), compiled);
     }
-}
 
-impl Compiled {
-    /// The answer's body (`{"data":...}`) for these variables, or `None` when the general
+    /// The answer of `compiled`'s body (`{"data":...}`) for these variables, or `None` when the general
     /// executor must answer: another operation name, variables the plan cannot use as
     /// they are, or a database error (logged; the general executor then meets it too and
     /// answers it in its own way).
     pub async fn answer(
         &self,
+        compiled: &Compiled,
         db: &DatabaseConnection,
         metrics: &Metrics,
         variables: Option<&Map<String, Value>>,
         operation_name: Option<&str>,
     ) -> Option<Vec<u8>> {
-        if self.plan.operation_name.as_deref() != operation_name {
+        if compiled.plan.operation_name.as_deref() != operation_name {
             return None;
         }
         let mut slugs: Vec<String> = Vec::new();
-        for (_, root) in &self.plan.roots {
+        for (_, root) in &compiled.plan.roots {
             let Root::Topic { slug, .. } = root else {
                 continue;
             };
@@ -186,7 +179,7 @@ impl Compiled {
         let body = match &self.reader {
             Some(reader) if self.writes.none() => {
                 let result = reader
-                    .query_text(&self.sql, &slugs)
+                    .query_text(&compiled.sql, &slugs)
                     .map_err(|error| error.to_string());
                 metrics.record_statement(result.is_err());
                 result
@@ -195,8 +188,7 @@ impl Compiled {
             // run on threads of their own, so a read waiting on the file blocks no worker).
             _ => {
                 let values = slugs.into_iter().map(sea_orm::Value::from);
-                let statement =
-                    Statement::from_sql_and_values(self.backend, self.sql.as_ref(), values);
+                let statement = Statement::from_sql_and_values(self.backend, &compiled.sql, values);
                 match db.query_one_raw(statement).await {
                     Ok(Some(row)) => row.try_get::<String>("", "data").map(Some),
                     Ok(None) => Ok(None),
