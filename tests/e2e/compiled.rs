@@ -282,6 +282,10 @@ on_both_databases! {
                 server.query_as(&admin, UPDATE, json!({ "input": {
                     "id": id, "expectedVersion": version, "title": format!("Round {round}"),
                 } })).await;
+                // Once a save is answered, the next read sees it (on SQLite the reader
+                // beside it keeps its thread's read transaction open meanwhile).
+                let (_, body) = raw(&server, None, PAGE, &variables).await;
+                assert!(body.contains(&format!("\"title\":\"Round {round}\"")), "{body}");
             }
         };
         let reader = async {
@@ -295,9 +299,53 @@ on_both_databases! {
             titles
         };
         let ((), titles) = tokio::join!(writer, reader);
-        assert!(titles.iter().all(|t| t == "Microneedling" || t.starts_with("Round ")), "{titles:?}");
-        assert_eq!(executors(&server).await.0, 120, "every read was compiled");
+        // Never an older title after a newer one.
+        let rounds: Vec<i64> = titles.iter().map(|t| match t.strip_prefix("Round ") {
+            Some(round) => round.parse().unwrap_or(i64::MAX),
+            None if t == "Microneedling" => -1,
+            None => i64::MAX,
+        }).collect();
+        assert!(rounds.iter().all(|r| *r < 15), "{titles:?}");
+        assert!(rounds.windows(2).all(|w| w[0] <= w[1]), "{titles:?}");
+        assert_eq!(executors(&server).await.0, 135, "every read was compiled");
         let (_, last) = raw(&server, None, PAGE, &variables).await;
         assert!(last.contains("\"title\":\"Round 14\""), "{last}");
+    }
+}
+
+on_both_databases! {
+    async fn links_come_in_editorial_order(backend) {
+        let server = server(backend).await;
+        let admin = server.first_admin().await;
+        let current = topic(&server, &admin).await;
+        let links = server.query_as(&admin, "{ topic(slug: \"microneedling\", preview: true) { \
+            conditions { node { id } } sideEffects { frequency severity duration node { id } } } }", json!({})).await;
+        // The links in the reverse of their order, so that editorial order differs from
+        // the order of the documents' ids and of the rows' primary keys.
+        let reversed = |list: &Value| -> Vec<Value> {
+            list.as_array().cloned().unwrap_or_default().into_iter().rev().collect()
+        };
+        let conditions: Vec<Value> = reversed(&links["topic"]["conditions"]).iter()
+            .map(|c| json!({ "conditionId": c["node"]["id"] })).collect();
+        let side_effects: Vec<Value> = reversed(&links["topic"]["sideEffects"]).iter()
+            .map(|e| json!({ "sideEffectId": e["node"]["id"], "frequency": e["frequency"],
+                "severity": e["severity"], "duration": e["duration"] })).collect();
+        assert!(conditions.len() >= 3 && side_effects.len() >= 3, "{links}");
+        server.query_as(&admin, UPDATE, json!({ "input": {
+            "id": current["id"], "expectedVersion": current["version"],
+            "conditions": conditions, "sideEffects": side_effects,
+        } })).await;
+        let query = "{ topic(slug: \"microneedling\") { conditions { position node { id } } \
+            sideEffects { position node { id } } } }";
+        let data = same_on_both_paths(&server, &admin, query, json!({})).await;
+        let ids = |list: &Value| -> Vec<Value> {
+            list.as_array().cloned().unwrap_or_default().iter().map(|l| l["node"]["id"].clone()).collect()
+        };
+        let wanted = |list: &[Value], key: &str| -> Vec<Value> { list.iter().map(|l| l[key].clone()).collect() };
+        assert_eq!(ids(&data["topic"]["conditions"]), wanted(&conditions, "conditionId"));
+        assert_eq!(ids(&data["topic"]["sideEffects"]), wanted(&side_effects, "sideEffectId"));
+        let positions: Vec<Value> = data["topic"]["sideEffects"].as_array().cloned().unwrap_or_default()
+            .iter().map(|l| l["position"].clone()).collect();
+        assert!(positions.windows(2).all(|w| w[0].as_i64() < w[1].as_i64()), "{positions:?}");
     }
 }

@@ -20,8 +20,8 @@
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
@@ -34,9 +34,45 @@ const STATEMENTS_KEPT: usize = 128;
 /// Each connection's page cache, as the pool's (`db::SQLITE_CACHE_SIZE`).
 const CACHE_SIZE: &str = "PRAGMA cache_size = -512";
 
+/// How long one read transaction serves a thread's reads at most (see [`Snapshot`]).
+pub const SNAPSHOT_AGE: Duration = Duration::from_millis(20);
+
 thread_local! {
-    /// This thread's read connection, and the file it reads.
-    static CONNECTION: RefCell<Option<(PathBuf, Connection)>> = const { RefCell::new(None) };
+    /// This thread's read connection.
+    static READER: RefCell<Option<Reader>> = const { RefCell::new(None) };
+}
+
+/// One thread's read-only connection to one database file.
+struct Reader {
+    path: PathBuf,
+    connection: Connection,
+    /// The read transaction this thread's reads share, while one is open.
+    snapshot: Option<Snapshot>,
+}
+
+/// An open read transaction, shared by the reads of one thread.
+///
+/// Beginning and ending a read transaction in WAL mode takes the shared-memory lock of
+/// the file twice (a process-wide mutex and an `fcntl` each): `perf` put 11% of the
+/// uncached topic page's server time there, mostly in futex waits between the two HTTP
+/// workers. So consecutive reads of a thread share one transaction, while no content
+/// write of this node has finished since it began ([`Writes::finished`]: a read that
+/// starts after a save's answer was sent sees the save) and for [`SNAPSHOT_AGE`] at most
+/// (a timer on the thread ends it then, so an idle thread never holds back a checkpoint).
+/// SQLite has a single node, whose writes are the only content writes while it runs
+/// (the response cache rests on the same fact).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Snapshot {
+    /// [`Writes::finished`] when it began.
+    generation: u64,
+    began: Instant,
+}
+
+impl Reader {
+    /// Ends the open read transaction, if any; `false` when the connection is unusable.
+    fn end(&mut self) -> bool {
+        self.snapshot.take().is_none() || self.connection.execute_batch("COMMIT").is_ok()
+    }
 }
 
 /// Reads one SQLite database file on the calling thread.
@@ -51,42 +87,102 @@ impl InlineReader {
         Self { path }
     }
 
-    /// Runs `sql` with text `parameters`; the first column of its only row.
+    /// Runs `sql` with text `parameters`; the first column of its only row. Reads of one
+    /// thread share a read transaction while no write of `writes` finished (see
+    /// [`Snapshot`]). Must run on a thread of a local tokio runtime (an HTTP worker),
+    /// whose timer ends that transaction.
     pub fn query_text(
         &self,
         sql: &str,
         parameters: &[String],
+        writes: &Writes,
     ) -> Result<Option<String>, rusqlite::Error> {
-        CONNECTION.with(|slot| {
+        READER.with(|slot| {
             let mut slot = slot.borrow_mut();
-            if slot.as_ref().is_none_or(|(path, _)| path != &self.path) {
-                *slot = Some((self.path.clone(), open(&self.path)?));
+            if slot.as_ref().is_none_or(|reader| reader.path != self.path) {
+                *slot = Some(Reader {
+                    path: self.path.clone(),
+                    connection: open(&self.path)?,
+                    snapshot: None,
+                });
             }
-            let Some((_, connection)) = slot.as_ref() else {
+            let Some(reader) = slot.as_mut() else {
                 return Ok(None);
             };
-            let mut statement = connection.prepare_cached(sql)?;
-            statement
-                .query_row(rusqlite::params_from_iter(parameters), |row| row.get(0))
-                .optional()
+            let generation = writes.finished();
+            if reader.snapshot.is_some_and(|snapshot| {
+                snapshot.generation != generation || snapshot.began.elapsed() >= SNAPSHOT_AGE
+            }) && !reader.end()
+            {
+                *slot = None;
+                return Ok(None);
+            }
+            if reader.snapshot.is_none() {
+                reader.connection.execute_batch("BEGIN")?;
+                let snapshot = Snapshot {
+                    generation,
+                    began: Instant::now(),
+                };
+                reader.snapshot = Some(snapshot);
+                end_later(snapshot);
+            }
+            let result = reader
+                .connection
+                .prepare_cached(sql)
+                .and_then(|mut statement| {
+                    statement
+                        .query_row(rusqlite::params_from_iter(parameters), |row| row.get(0))
+                        .optional()
+                });
+            if result.is_err() && !reader.end() {
+                *slot = None;
+            }
+            result
         })
     }
 }
 
-/// The content writes this node is running.
+/// Ends `snapshot` after [`SNAPSHOT_AGE`] if it is still this thread's open transaction.
+fn end_later(snapshot: Snapshot) {
+    tokio::task::spawn_local(async move {
+        tokio::time::sleep(SNAPSHOT_AGE).await;
+        READER.with(|slot| {
+            let Ok(mut slot) = slot.try_borrow_mut() else {
+                return;
+            };
+            if let Some(reader) = slot.as_mut()
+                && reader.snapshot == Some(snapshot)
+                && !reader.end()
+            {
+                *slot = None;
+            }
+        });
+    });
+}
+
+/// The content writes of this node: how many run, and how many have finished.
 #[derive(Debug, Default)]
-pub struct Writes(AtomicUsize);
+pub struct Writes {
+    running: AtomicUsize,
+    finished: AtomicU64,
+}
 
 impl Writes {
     /// Counts a write until the returned guard is dropped.
     pub fn begin(self: &Arc<Self>) -> WriteGuard {
-        self.0.fetch_add(1, Ordering::AcqRel);
+        self.running.fetch_add(1, Ordering::SeqCst);
         WriteGuard(self.clone())
     }
 
     /// Whether no write is running.
     pub fn none(&self) -> bool {
-        self.0.load(Ordering::Acquire) == 0
+        self.running.load(Ordering::SeqCst) == 0
+    }
+
+    /// How many writes have finished (a write counts once it has committed and before its
+    /// answer is sent).
+    pub fn finished(&self) -> u64 {
+        self.finished.load(Ordering::SeqCst)
     }
 }
 
@@ -96,7 +192,10 @@ pub struct WriteGuard(Arc<Writes>);
 
 impl Drop for WriteGuard {
     fn drop(&mut self) {
-        self.0.0.fetch_sub(1, Ordering::AcqRel);
+        // Finished before no longer running: a read that sees no write running also sees
+        // this one finished.
+        self.0.finished.fetch_add(1, Ordering::SeqCst);
+        self.0.running.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -179,7 +179,7 @@ impl CompiledReads {
         let body = match &self.reader {
             Some(reader) if self.writes.none() => {
                 let result = reader
-                    .query_text(&compiled.sql, &slugs)
+                    .query_text(&compiled.sql, &slugs, &self.writes)
                     .map_err(|error| error.to_string());
                 metrics.record_statement(result.is_err());
                 result

@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""A quick check of workload (a) against the ceiling, for trying one change at a time.
+
+Imports one dataset into SQLite (or a fresh PostgreSQL database with --postgres), starts
+two servers of the same binary (response cache on, and off), and runs, round after round,
+the ceiling, the cached page and the uncached page at one connection count; prints each
+round's ratios and the median ratio over the rounds. Interleaving the rounds is what makes
+the ratios comparable on a noisy machine; the full benchmark is still `bench/run`.
+
+    python3 bench/quick.py --binary target/release/dermis --size 100 --rounds 5
+"""
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--binary", default=os.path.join(bench.ROOT, "target", "release", "dermis"))
+    parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to run on instead")
+    parser.add_argument("--size", type=int, default=100)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--duration", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+
+    out = os.path.join(bench.HERE, "out")
+    os.makedirs(out, exist_ok=True)
+    dataset = os.path.join(out, f"dataset-{args.size}.json")
+    if not os.path.exists(dataset):
+        with open(dataset, "w") as f:
+            subprocess.run([sys.executable, os.path.join(bench.HERE, "dataset.py"), str(args.size)],
+                           stdout=f, check=True)
+    workdir = tempfile.mkdtemp(prefix="dermis-quick-")
+    if args.postgres:
+        name = f"dermis_quick_{os.getpid()}"
+        subprocess.run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"], check=True)
+        url = re.sub(r"/[^/]*$", f"/{name}", args.postgres)
+    else:
+        url = f"sqlite://{workdir}/bench.db?mode=rwc"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DERMIS_")}
+    env["DERMIS_DATABASE_URL"] = url
+    subprocess.run([args.binary, "import", dataset], cwd=workdir, env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    page = os.path.join(workdir, "page.json")
+    with open(page, "w") as f:
+        f.write(bench.body(bench.PAGE, {"slug": f"topic-{args.size // 2:06}"}))
+    with open(page) as f:
+        text = f.read()
+    cached = bench.Server(args.binary, url, workdir, {})
+    with open(os.path.join(workdir, "ceiling.json"), "wb") as f:
+        f.write(bench.post(cached.base, text))
+    second = os.path.join(workdir, "uncached")
+    os.makedirs(second)
+    uncached = bench.Server(args.binary, url, second, {"DERMIS_RESPONSE_CACHE_BYTES": "0"})
+    assert bench.post(uncached.base, text) == bench.post(cached.base, text)
+    ratios = {"a-cached": [], "a": []}
+    try:
+        for round_ in range(args.rounds):
+            row = {}
+            for name, server, path in (("ceiling", cached, "/bench/ceiling"),
+                                       ("a-cached", cached, "/graphql"), ("a", uncached, "/graphql")):
+                row[name] = bench.wrk(server.base, path, [page], args.connections, args.duration)["rps"]
+            for name in ratios:
+                ratios[name].append(row[name] / row["ceiling"])
+            print(f"round {round_ + 1}: ceiling {row['ceiling']:.0f}/s, cached {row['a-cached']:.0f}/s "
+                  f"({100 * ratios['a-cached'][-1]:.0f}%), uncached {row['a']:.0f}/s "
+                  f"({100 * ratios['a'][-1]:.0f}%)", flush=True)
+    finally:
+        cached.stop()
+        uncached.stop()
+        if args.postgres:
+            subprocess.run(["psql", args.postgres, "-qc", f"DROP DATABASE {name}"], check=False)
+    print("median: " + ", ".join(f"{name} {100 * statistics.median(values):.1f}%"
+                                 for name, values in ratios.items()))
+
+
+if __name__ == "__main__":
+    main()
