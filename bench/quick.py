@@ -41,9 +41,9 @@ def main():
                            stdout=f, check=True)
     workdir = tempfile.mkdtemp(prefix="dermis-quick-")
     if args.postgres:
-        name = f"dermis_quick_{os.getpid()}"
-        subprocess.run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"], check=True)
-        url = re.sub(r"/[^/]*$", f"/{name}", args.postgres)
+        database = f"dermis_quick_{os.getpid()}"
+        subprocess.run(["psql", args.postgres, "-qc", f"CREATE DATABASE {database}"], check=True)
+        url = re.sub(r"/[^/]*$", f"/{database}", args.postgres)
     else:
         url = f"sqlite://{workdir}/bench.db?mode=rwc"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DERMIS_")}
@@ -51,10 +51,9 @@ def main():
     subprocess.run([args.binary, "import", dataset], cwd=workdir, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     page = os.path.join(workdir, "page.json")
+    text = bench.body(bench.PAGE, {"slug": f"topic-{args.size // 2:06}"})
     with open(page, "w") as f:
-        f.write(bench.body(bench.PAGE, {"slug": f"topic-{args.size // 2:06}"}))
-    with open(page) as f:
-        text = f.read()
+        f.write(text)
     cached = bench.Server(args.binary, url, workdir, {})
     with open(os.path.join(workdir, "ceiling.json"), "wb") as f:
         f.write(bench.post(cached.base, text))
@@ -78,7 +77,7 @@ def main():
         cached.stop()
         uncached.stop()
         if args.postgres:
-            subprocess.run(["psql", args.postgres, "-qc", f"DROP DATABASE {name}"], check=False)
+            subprocess.run(["psql", args.postgres, "-qc", f"DROP DATABASE {database}"], check=False)
     print("median: " + ", ".join(f"{name} {100 * statistics.median(values):.1f}%"
                                  for name, values in ratios.items()))
 

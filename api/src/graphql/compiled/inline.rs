@@ -35,7 +35,7 @@ const STATEMENTS_KEPT: usize = 128;
 const CACHE_SIZE: &str = "PRAGMA cache_size = -512";
 
 /// How long one read transaction serves a thread's reads at most (see [`Snapshot`]).
-pub const SNAPSHOT_AGE: Duration = Duration::from_millis(20);
+const SNAPSHOT_AGE: Duration = Duration::from_millis(20);
 
 thread_local! {
     /// This thread's read connection.
@@ -68,10 +68,14 @@ struct Snapshot {
     began: Instant,
 }
 
-impl Reader {
-    /// Ends the open read transaction, if any; `false` when the connection is unusable.
-    fn end(&mut self) -> bool {
-        self.snapshot.take().is_none() || self.connection.execute_batch("COMMIT").is_ok()
+/// Ends the open read transaction of the thread's reader, if any; drops the reader (its
+/// connection, which rolls back) when the transaction cannot be ended.
+fn end(slot: &mut Option<Reader>) {
+    let Some(reader) = slot.as_mut() else {
+        return;
+    };
+    if reader.snapshot.take().is_some() && reader.connection.execute_batch("COMMIT").is_err() {
+        *slot = None;
     }
 }
 
@@ -106,17 +110,19 @@ impl InlineReader {
                     snapshot: None,
                 });
             }
+            let generation = writes.finished();
+            if slot
+                .as_ref()
+                .and_then(|reader| reader.snapshot)
+                .is_some_and(|snapshot| {
+                    snapshot.generation != generation || snapshot.began.elapsed() >= SNAPSHOT_AGE
+                })
+            {
+                end(&mut slot);
+            }
             let Some(reader) = slot.as_mut() else {
                 return Ok(None);
             };
-            let generation = writes.finished();
-            if reader.snapshot.is_some_and(|snapshot| {
-                snapshot.generation != generation || snapshot.began.elapsed() >= SNAPSHOT_AGE
-            }) && !reader.end()
-            {
-                *slot = None;
-                return Ok(None);
-            }
             if reader.snapshot.is_none() {
                 reader.connection.execute_batch("BEGIN")?;
                 let snapshot = Snapshot {
@@ -134,8 +140,8 @@ impl InlineReader {
                         .query_row(rusqlite::params_from_iter(parameters), |row| row.get(0))
                         .optional()
                 });
-            if result.is_err() && !reader.end() {
-                *slot = None;
+            if result.is_err() {
+                end(&mut slot);
             }
             result
         })
@@ -150,11 +156,11 @@ fn end_later(snapshot: Snapshot) {
             let Ok(mut slot) = slot.try_borrow_mut() else {
                 return;
             };
-            if let Some(reader) = slot.as_mut()
-                && reader.snapshot == Some(snapshot)
-                && !reader.end()
+            if slot
+                .as_ref()
+                .is_some_and(|reader| reader.snapshot == Some(snapshot))
             {
-                *slot = None;
+                end(&mut slot);
             }
         });
     });
