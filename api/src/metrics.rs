@@ -5,9 +5,9 @@
 //! 64 characters, else `invalid`) and capped: past [`MAX_OPERATION_NAMES`] distinct names,
 //! new ones count as `other`, so a client cannot grow the registry without bound.
 
-use std::collections::HashSet;
-use std::sync::RwLock;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64};
+use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -37,6 +37,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in the order of [`Outcome::index`].
+    const COUNT: usize = 5;
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
     fn label(self) -> &'static str {
         match self {
             Self::Ok => "ok",
@@ -69,6 +76,19 @@ struct LatencyLabels {
     operation: String,
 }
 
+/// The series of one operation label, looked up in the families once and kept: a request
+/// of a known name then takes no family lock and allocates nothing.
+struct OperationSeries {
+    label: String,
+    /// Its request counter per outcome, created on the outcome's first request (a series
+    /// shows once it counts something).
+    outcomes: [OnceLock<Counter<u64, AtomicU64>>; Outcome::COUNT],
+    latency: Histogram,
+}
+
+/// The operation labels seen so far, by label.
+type OperationMap = HashMap<String, OperationSeries>;
+
 /// Every metric of the process.
 pub struct Metrics {
     registry: Registry,
@@ -79,9 +99,11 @@ pub struct Metrics {
     pool_size: Gauge<i64, AtomicI64>,
     pool_idle: Gauge<i64, AtomicI64>,
     pool_max: Gauge<i64, AtomicI64>,
-    cache_lookups: Family<CacheLabels, Counter<u64, AtomicU64>>,
-    anonymous_reads: Family<ExecutorLabels, Counter<u64, AtomicU64>>,
-    operation_names: RwLock<HashSet<String>>,
+    cache_hits: Counter<u64, AtomicU64>,
+    cache_misses: Counter<u64, AtomicU64>,
+    compiled_reads: Counter<u64, AtomicU64>,
+    general_reads: Counter<u64, AtomicU64>,
+    operations: RwLock<OperationMap>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -102,8 +124,8 @@ impl Default for Metrics {
         let pool_size = Gauge::default();
         let pool_idle = Gauge::default();
         let pool_max = Gauge::default();
-        let cache_lookups = Family::default();
-        let anonymous_reads = Family::default();
+        let cache_lookups = Family::<CacheLabels, Counter<u64, AtomicU64>>::default();
+        let anonymous_reads = Family::<ExecutorLabels, Counter<u64, AtomicU64>>::default();
         registry.register(
             "dermis_anonymous_reads",
             "Anonymous queries executed (not answered from the response cache), by executor: compiled (one SQL statement) or general (async-graphql)",
@@ -149,6 +171,24 @@ impl Default for Metrics {
             "Configured size limit of the database pool",
             pool_max.clone(),
         );
+        // One statement each: a family's guard lives to the end of its statement, and the
+        // next label's creation needs the family's write lock.
+        let cache_hits = cache_lookups
+            .get_or_create(&CacheLabels { result: "hit" })
+            .clone();
+        let cache_misses = cache_lookups
+            .get_or_create(&CacheLabels { result: "miss" })
+            .clone();
+        let compiled_reads = anonymous_reads
+            .get_or_create(&ExecutorLabels {
+                executor: "compiled",
+            })
+            .clone();
+        let general_reads = anonymous_reads
+            .get_or_create(&ExecutorLabels {
+                executor: "general",
+            })
+            .clone();
         Self {
             registry,
             sql_statements,
@@ -158,9 +198,11 @@ impl Default for Metrics {
             pool_size,
             pool_idle,
             pool_max,
-            cache_lookups,
-            anonymous_reads,
-            operation_names: RwLock::new(HashSet::new()),
+            cache_hits,
+            cache_misses,
+            compiled_reads,
+            general_reads,
+            operations: RwLock::new(HashMap::new()),
         }
     }
 }
@@ -181,61 +223,90 @@ impl Metrics {
 
     /// Counts one response-cache lookup.
     pub fn record_cache(&self, hit: bool) {
-        let result = if hit { "hit" } else { "miss" };
-        self.cache_lookups
-            .get_or_create(&CacheLabels { result })
-            .inc();
+        if hit {
+            self.cache_hits.inc();
+        } else {
+            self.cache_misses.inc();
+        }
     }
 
     /// Counts one anonymous query executed by the compiled read path (`compiled`) or by
     /// async-graphql (`general`).
     pub fn record_anonymous_read(&self, compiled: bool) {
-        let executor = if compiled { "compiled" } else { "general" };
-        self.anonymous_reads
-            .get_or_create(&ExecutorLabels { executor })
-            .inc();
+        if compiled {
+            self.compiled_reads.inc();
+        } else {
+            self.general_reads.inc();
+        }
     }
 
     /// Records one GraphQL request: its operation name (as sent; `None` for an anonymous
     /// operation), how it ended and how long it took.
     pub fn record_operation(&self, operation: Option<&str>, outcome: Outcome, elapsed: Duration) {
-        let operation = self.operation_label(operation);
-        self.requests
-            .get_or_create(&OperationLabels {
-                operation: operation.clone(),
-                outcome: outcome.label(),
-            })
-            .inc();
-        self.latency
-            .get_or_create(&LatencyLabels { operation })
-            .observe(elapsed.as_secs_f64());
+        self.with_series(operation, |series| {
+            series.outcomes[outcome.index()]
+                .get_or_init(|| {
+                    self.requests
+                        .get_or_create(&OperationLabels {
+                            operation: series.label.clone(),
+                            outcome: outcome.label(),
+                        })
+                        .clone()
+                })
+                .inc();
+            series.latency.observe(elapsed.as_secs_f64());
+        });
     }
 
-    fn operation_label(&self, operation: Option<&str>) -> String {
-        let Some(name) = operation else {
-            return "anonymous".to_owned();
+    /// Runs `f` on the series of `operation`'s label: `anonymous` without a name,
+    /// `invalid` for what is not a short GraphQL name, `other` for a new name past
+    /// [`MAX_OPERATION_NAMES`], else the name. Known labels only take the read lock (no
+    /// lock held against other workers); a new one takes the write lock once.
+    fn with_series<T>(&self, operation: Option<&str>, f: impl Fn(&OperationSeries) -> T) -> T {
+        let label = match operation {
+            None => "anonymous",
+            Some(name) if !is_graphql_name(name) => "invalid",
+            Some(name) => name,
         };
-        if !is_graphql_name(name) {
-            return "invalid".to_owned();
-        }
-        // Every request of a known name only reads (no lock held against other workers);
-        // a new name takes the write lock once.
-        if self
-            .operation_names
-            .read()
-            .is_ok_and(|seen| seen.contains(name))
         {
-            return name.to_owned();
+            let operations = match self.operations.read() {
+                Ok(operations) => operations,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some(series) = operations.get(label) {
+                return f(series);
+            }
         }
-        let Ok(mut seen) = self.operation_names.write() else {
-            return "other".to_owned();
+        let mut operations = match self.operations.write() {
+            Ok(operations) => operations,
+            Err(poisoned) => poisoned.into_inner(),
         };
-        if seen.contains(name) || seen.len() < MAX_OPERATION_NAMES {
-            seen.insert(name.to_owned());
-            name.to_owned()
+        let fixed = ["anonymous", "invalid", "other"];
+        let names = operations
+            .keys()
+            .filter(|label| !fixed.contains(&label.as_str()))
+            .count();
+        let label = if operations.contains_key(label)
+            || fixed.contains(&label)
+            || names < MAX_OPERATION_NAMES
+        {
+            label
         } else {
-            "other".to_owned()
-        }
+            "other"
+        };
+        let series = operations
+            .entry(label.to_owned())
+            .or_insert_with(|| OperationSeries {
+                label: label.to_owned(),
+                outcomes: Default::default(),
+                latency: self
+                    .latency
+                    .get_or_create(&LatencyLabels {
+                        operation: label.to_owned(),
+                    })
+                    .clone(),
+            });
+        f(series)
     }
 
     /// The text exposition of every metric, with the pool gauges read from `db` now.
@@ -276,17 +347,47 @@ fn is_graphql_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn label(metrics: &Metrics, operation: Option<&str>) -> String {
+        metrics.with_series(operation, |series| series.label.clone())
+    }
+
     #[test]
     fn operation_labels_are_sanitised_and_capped() {
         let metrics = Metrics::default();
-        assert_eq!(metrics.operation_label(None), "anonymous");
-        assert_eq!(metrics.operation_label(Some("TopicPage")), "TopicPage");
-        assert_eq!(metrics.operation_label(Some("a\"b{}")), "invalid");
-        assert_eq!(metrics.operation_label(Some(&"x".repeat(65))), "invalid");
-        for i in 0..MAX_OPERATION_NAMES {
-            metrics.operation_label(Some(&format!("Op{i}")));
+        assert_eq!(label(&metrics, None), "anonymous");
+        assert_eq!(label(&metrics, Some("TopicPage")), "TopicPage");
+        assert_eq!(label(&metrics, Some("a\"b{}")), "invalid");
+        assert_eq!(label(&metrics, Some(&"x".repeat(65))), "invalid");
+        for i in 1..MAX_OPERATION_NAMES {
+            label(&metrics, Some(&format!("Op{i}")));
         }
-        assert_eq!(metrics.operation_label(Some("OneTooMany")), "other");
-        assert_eq!(metrics.operation_label(Some("TopicPage")), "TopicPage");
+        assert_eq!(label(&metrics, Some("OneTooMany")), "other");
+        assert_eq!(label(&metrics, Some("TopicPage")), "TopicPage");
+        assert_eq!(label(&metrics, Some("Op1")), "Op1");
+    }
+
+    #[test]
+    fn operations_count_by_outcome_once_per_request() {
+        let metrics = Metrics::default();
+        let elapsed = Duration::from_millis(3);
+        for _ in 0..3 {
+            metrics.record_operation(Some("TopicPage"), Outcome::Ok, elapsed);
+        }
+        metrics.record_operation(Some("TopicPage"), Outcome::Refused, elapsed);
+        metrics.record_operation(None, Outcome::Ok, elapsed);
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &metrics.registry).unwrap_or_default();
+        for line in [
+            r#"dermis_graphql_requests_total{operation="TopicPage",outcome="ok"} 3"#,
+            r#"dermis_graphql_requests_total{operation="TopicPage",outcome="refused"} 1"#,
+            r#"dermis_graphql_requests_total{operation="anonymous",outcome="ok"} 1"#,
+            r#"dermis_graphql_request_duration_seconds_count{operation="TopicPage"} 4"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        assert!(
+            !text.contains(r#"outcome="failed""#),
+            "no series before its first request"
+        );
     }
 }

@@ -130,6 +130,89 @@ on_both_databases! {
     }
 }
 
+/// POSTs `body` as it is; the status, the `Content-Type` and the text of the answer.
+async fn post_bytes(
+    server: &TestServer,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
+    let mut request = server
+        .client
+        .post(server.url("/graphql"))
+        .header("content-type", "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("POST /graphql");
+    let content_type = header(&response, "content-type").to_owned();
+    (
+        response.status().as_u16(),
+        content_type,
+        response.text().await.unwrap_or_default(),
+    )
+}
+
+on_both_databases! {
+    async fn a_repeated_post_body_is_answered_by_its_bytes_until_content_changes(backend) {
+        let server = TestServer::sample(backend).await;
+        let admin = server.first_admin().await;
+        let compact = json!({ "query": PAGE }).to_string();
+        let spaced = format!("{{ \"query\" :\n {} }}\n", json!(PAGE));
+        let (status, _, first) = post_bytes(&server, &compact, &[("accept", "application/json")]).await;
+        assert_eq!(status, 200);
+        assert!(first.contains("minimally invasive"), "{first}");
+        let statements = server.sql_statements().await;
+        let hits_before = hits(&server.metrics().await);
+
+        // The same bytes with another Accept: the cached answer, typed for this request.
+        let (status, content_type, again) =
+            post_bytes(&server, &compact, &[("accept", "application/graphql-response+json")]).await;
+        assert_eq!((status, again.as_str()), (200, first.as_str()));
+        assert!(content_type.starts_with("application/graphql-response+json"), "{content_type}");
+        // The same request in other bytes is the same entry; then its bytes are known too.
+        for _ in 0..2 {
+            assert_eq!(post_bytes(&server, &spaced, &[]).await.2, first);
+        }
+        assert_eq!(server.sql_statements().await, statements, "three repeats, no SQL");
+        assert_eq!(hits(&server.metrics().await), hits_before + 3);
+
+        // An editor sending the very same bytes is not answered from the cache.
+        let bearer = format!("Bearer {}", admin.access);
+        let (status, _, _) = post_bytes(&server, &compact, &[("authorization", &bearer)]).await;
+        assert_eq!(status, 200);
+        assert!(server.sql_statements().await > statements, "the editor's read reached the database");
+
+        // A write: both bodies see it at once.
+        edit_summary(&server, &admin, "Changed under both keys.").await;
+        for body in [&compact, &spaced] {
+            let (status, _, text) = post_bytes(&server, body, &[]).await;
+            assert_eq!(status, 200);
+            assert!(text.contains("Changed under both keys."), "{text}");
+        }
+
+        // Refusals are never kept: the same failing bytes are checked every time.
+        let failing = json!({ "query": "{ topics(first: 1000) { totalCount } }" }).to_string();
+        let hits_before = hits(&server.metrics().await);
+        for _ in 0..2 {
+            let (status, _, text) = post_bytes(&server, &failing, &[]).await;
+            assert!(status == 200 || status == 400, "{status}");
+            assert!(text.contains("\"errors\""), "{text}");
+        }
+        // A query sent with its hash registers it each time (a later request by hash alone
+        // depends on that), so its bytes are never answered from the cache alone.
+        let hash: String = Sha256::digest(PAGE.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let registering = json!({ "query": PAGE, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } }).to_string();
+        for _ in 0..2 {
+            assert_eq!(post_bytes(&server, &registering, &[]).await.0, 200);
+        }
+        assert_eq!(hits(&server.metrics().await), hits_before, "no refusal and no registration came from the cache");
+    }
+}
+
 without_database! {
     async fn a_write_on_one_node_reaches_the_cache_of_another_within_a_second() {
         // Several nodes share PostgreSQL only (one SQLite file has one node).

@@ -2,7 +2,9 @@
 //!
 //! Anonymous callers only ever see published content, so the answer to an anonymous
 //! query depends on the request and the published content alone. The cache keeps such
-//! answers (without errors) by operation, query and variables, bounded in bytes (LRU).
+//! answers (without errors) by operation, query and variables, and by the exact body of
+//! the `POST` that asked (a repeat is then answered before its JSON is even read),
+//! bounded in bytes (LRU).
 //! Any content write empties it at once on this node and, through PostgreSQL
 //! `LISTEN/NOTIFY`, on every other node. A read that began before a write must not refill
 //! the cache with what it saw: entries carry the content generation their read started
@@ -10,8 +12,8 @@
 //!
 //! Editors' requests (anything with `Authorization`) and previews bypass it.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use actix_web::web::Bytes;
 use lru::LruCache;
@@ -51,8 +53,39 @@ pub fn etag(body: &[u8]) -> String {
     format!("\"{hex}\"")
 }
 
+/// What a cached answer is found by.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CacheKey {
+    /// The exact body of an anonymous `POST`: the same bytes are the same operation name,
+    /// text and variables, so a repeat needs no JSON parsing.
+    Body(Bytes),
+    /// The operation name, the document's text (or `#hash` of a persisted query) and the
+    /// variables, however the request carried them.
+    Request(String),
+}
+
+impl CacheKey {
+    /// The key of an anonymous `POST`'s body, unless it is too large to keep.
+    pub fn body(body: &Bytes) -> Option<Self> {
+        (body.len() <= MAX_KEY_BYTES).then(|| Self::Body(body.clone()))
+    }
+
+    /// The key of a request, unless it is too large to keep.
+    pub fn request(operation: Option<&str>, query: &str, variables: &str) -> Option<Self> {
+        let key = format!("{}\n{query}\n{variables}", operation.unwrap_or(""));
+        (key.len() <= MAX_KEY_BYTES).then_some(Self::Request(key))
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Self::Body(body) => body.len(),
+            Self::Request(text) => text.len(),
+        }
+    }
+}
+
 struct Entries {
-    lru: LruCache<String, Cached>,
+    lru: LruCache<CacheKey, Arc<Cached>>,
     bytes: usize,
 }
 
@@ -91,19 +124,13 @@ impl ResponseCache {
         self.entries.is_some()
     }
 
-    /// The key of a request.
-    pub fn key(operation: Option<&str>, query: &str, variables: &str) -> Option<String> {
-        let key = format!("{}\n{query}\n{variables}", operation.unwrap_or(""));
-        (key.len() <= MAX_KEY_BYTES).then_some(key)
-    }
-
     /// The current content generation; pass it to [`ResponseCache::put`].
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
 
     /// The cached answer for `key`.
-    pub fn get(&self, key: &str) -> Option<Cached> {
+    pub fn get(&self, key: &CacheKey) -> Option<Arc<Cached>> {
         self.entries
             .as_ref()?
             .lock()
@@ -111,15 +138,18 @@ impl ResponseCache {
             .and_then(|mut entries| entries.lru.get(key).cloned())
     }
 
-    /// Keeps `value` unless content changed since `generation` was read.
-    pub fn put(&self, generation: u64, key: String, value: Cached) {
+    /// Keeps `value` under every one of `keys` unless content changed since `generation`
+    /// was read. Each key counts with the body's bytes (a body under two keys is held once,
+    /// so the bound is conservative).
+    pub fn put(
+        &self,
+        generation: u64,
+        keys: impl IntoIterator<Item = CacheKey>,
+        value: Arc<Cached>,
+    ) {
         let Some(entries) = &self.entries else {
             return;
         };
-        let size = key.len() + value.body.len();
-        if size > self.max_bytes / 4 {
-            return;
-        }
         let Ok(mut entries) = entries.lock() else {
             return;
         };
@@ -127,10 +157,17 @@ impl ResponseCache {
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
-        if let Some(old) = entries.lru.put(key.clone(), value) {
-            entries.bytes = entries.bytes.saturating_sub(key.len() + old.body.len());
+        for key in keys {
+            let size = key.len() + value.body.len();
+            if size > self.max_bytes / 4 {
+                continue;
+            }
+            let key_len = key.len();
+            if let Some(old) = entries.lru.put(key, value.clone()) {
+                entries.bytes = entries.bytes.saturating_sub(key_len + old.body.len());
+            }
+            entries.bytes += size;
         }
-        entries.bytes += size;
         while entries.bytes > self.max_bytes {
             match entries.lru.pop_lru() {
                 Some((k, v)) => {
@@ -170,8 +207,12 @@ impl ResponseCache {
 mod tests {
     use super::*;
 
-    fn body(s: &str) -> Cached {
-        Cached::new(Bytes::copy_from_slice(s.as_bytes()), None)
+    fn body(s: &str) -> Arc<Cached> {
+        Arc::new(Cached::new(Bytes::copy_from_slice(s.as_bytes()), None))
+    }
+
+    fn key(s: &str) -> CacheKey {
+        CacheKey::Request(s.to_owned())
     }
 
     #[test]
@@ -179,12 +220,15 @@ mod tests {
         let cache = ResponseCache::new(1024);
         let before = cache.generation();
         cache.invalidate();
-        cache.put(before, "k".into(), body("stale"));
-        assert!(cache.get("k").is_none());
-        cache.put(cache.generation(), "k".into(), body("fresh"));
-        assert_eq!(cache.get("k").map(|c| c.body), Some(Bytes::from("fresh")));
+        cache.put(before, [key("k")], body("stale"));
+        assert!(cache.get(&key("k")).is_none());
+        cache.put(cache.generation(), [key("k")], body("fresh"));
+        assert_eq!(
+            cache.get(&key("k")).map(|c| c.body.clone()),
+            Some(Bytes::from("fresh"))
+        );
         cache.invalidate();
-        assert!(cache.get("k").is_none());
+        assert!(cache.get(&key("k")).is_none());
     }
 
     #[test]
@@ -192,16 +236,42 @@ mod tests {
         let cache = ResponseCache::new(100);
         let g = cache.generation();
         for i in 0..10 {
-            cache.put(g, format!("k{i}"), body(&"x".repeat(20)));
+            cache.put(g, [key(&format!("k{i}"))], body(&"x".repeat(20)));
         }
         let (entries, bytes) = cache.size();
         assert!(
             bytes <= 100 && entries == 4,
             "{entries} entries, {bytes} bytes"
         );
-        assert!(cache.get("k9").is_some() && cache.get("k0").is_none());
+        assert!(cache.get(&key("k9")).is_some() && cache.get(&key("k0")).is_none());
         assert_eq!(etag(b"a"), etag(b"a"));
         assert_ne!(etag(b"a"), etag(b"b"));
         assert!(!ResponseCache::new(0).enabled());
+    }
+
+    #[test]
+    fn one_answer_under_two_keys_goes_with_the_next_write() {
+        let cache = ResponseCache::new(1024);
+        let raw = Bytes::from_static(br#"{"query":"{ a }"}"#);
+        let keys = [CacheKey::body(&raw), CacheKey::request(None, "{ a }", "")];
+        cache.put(
+            cache.generation(),
+            keys.iter().flatten().cloned(),
+            body("answer"),
+        );
+        assert_eq!(cache.size(), (2, 2 * 6 + raw.len() + "\n{ a }\n".len()));
+        for key in keys.iter().flatten() {
+            assert_eq!(
+                cache.get(key).map(|c| c.body.clone()),
+                Some(Bytes::from("answer"))
+            );
+        }
+        // A body and a request key never stand for each other, whatever their bytes.
+        let text = String::from_utf8(raw.to_vec()).unwrap_or_default();
+        assert!(cache.get(&CacheKey::Request(text)).is_none());
+        cache.invalidate();
+        assert!(keys.iter().flatten().all(|key| cache.get(key).is_none()));
+        let huge = Bytes::from(vec![b' '; MAX_KEY_BYTES + 1]);
+        assert!(CacheKey::body(&huge).is_none());
     }
 }

@@ -25,7 +25,7 @@ use async_graphql::{Request, ServerError, Variables};
 use serde_json::{Map, Value, json};
 
 use super::AppState;
-use super::cache::{Cached, ResponseCache};
+use super::cache::{CacheKey, Cached};
 use super::invalidation;
 use super::observe::OperationInfo;
 use super::persisted::PersistedQuery;
@@ -244,6 +244,14 @@ async fn read_post(
         Ok(Err(_)) => return bad_request("the request body could not be read", response_type),
         Err(_) => return too_large(),
     };
+    // An anonymous repeat is answered by its exact bytes, before its JSON is read: an
+    // entry is only kept under a body whose parsed request passed every check.
+    let body_key = anonymous_cache(&req, &state)
+        .then(|| CacheKey::body(&body))
+        .flatten();
+    if let Some(hit) = body_key.as_ref().and_then(|key| state.cache.get(key)) {
+        return cache_hit(&req, &state, &hit, response_type, false);
+    }
     let mut body = match serde_json::from_slice::<Value>(&body) {
         Ok(Value::Object(body)) => body,
         Ok(Value::Array(_)) => {
@@ -265,7 +273,7 @@ async fn read_post(
         Ok(params) => params,
         Err(message) => return bad_request(message, response_type),
     };
-    execute(&req, &state, params, response_type, false).await
+    execute(&req, &state, params, body_key, response_type, false).await
 }
 
 /// `GET /graphql`: a query in the URL, or GraphiQL for a browser.
@@ -315,7 +323,7 @@ async fn read_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         Ok(params) => params,
         Err(message) => return bad_request(message, response_type),
     };
-    execute(&req, &state, params, response_type, true).await
+    execute(&req, &state, params, None, response_type, true).await
 }
 
 /// Any other method on `/graphql`.
@@ -495,22 +503,31 @@ fn changes_content(operation: &OperationDefinition) -> bool {
             })
 }
 
+/// Executes a request: `body_key` is its key in the response cache by its `POST` body
+/// (when anonymous), kept with its answer so that the same bytes are answered sooner.
 async fn execute(
     req: &HttpRequest,
     state: &AppState,
     params: Params,
+    body_key: Option<CacheKey>,
     response_type: ResponseType,
     via_get: bool,
 ) -> HttpResponse {
     // An anonymous repeat read is answered from the response cache before anything else:
     // an entry is only kept for a query that passed every check with exactly this
     // operation name, text and variables (its key), so none of them needs doing again.
-    let early_key = lookup_text(&params).and_then(|text| cache_key(req, state, &params, &text));
-    if let Some(hit) = early_key.as_deref().and_then(|key| state.cache.get(key)) {
-        state.metrics.record_cache(true);
-        let operation_name = hit.operation.clone();
-        let response = answer(req, state, hit, StatusCode::OK, response_type, via_get);
-        return tag(response, operation_name, Outcome::Ok);
+    let generation = state.cache.generation();
+    let text = lookup_text(&params);
+    // A body with both a query and its hash registers the query for later requests by
+    // hash: it is never answered by its bytes alone, which would skip that registration.
+    let body_key = body_key.filter(|_| text.is_some());
+    let early_key = text.and_then(|text| cache_key(req, state, &params, &text));
+    if let Some(hit) = early_key.as_ref().and_then(|key| state.cache.get(key)) {
+        // The same request in other bytes (spacing, key order): its body joins the entry.
+        if let Some(body_key) = body_key {
+            state.cache.put(generation, [body_key], hit.clone());
+        }
+        return cache_hit(req, state, &hit, response_type, via_get);
     }
     let (document, cache_text) = match resolve_document(state, &params, response_type).await {
         Ok(resolved) => resolved,
@@ -548,7 +565,6 @@ async fn execute(
     if cache_key.is_some() {
         state.metrics.record_cache(false);
     }
-    let generation = state.cache.generation();
 
     // Mutations are few and may wait on argon2; only queries are bounded.
     let _permit = if operation_type == Some(OperationType::Query) {
@@ -572,6 +588,7 @@ async fn execute(
             let read = Read {
                 generation,
                 cache_key,
+                body_key,
                 operation: operation_name.clone(),
                 status: StatusCode::OK,
                 response_type,
@@ -627,6 +644,7 @@ async fn execute(
         let read = Read {
             generation,
             cache_key,
+            body_key,
             operation: operation_name.clone(),
             status,
             response_type,
@@ -644,7 +662,9 @@ struct Read {
     /// The response cache's generation when the read started.
     generation: u64,
     /// Its key in the response cache, when the cache is on.
-    cache_key: Option<String>,
+    cache_key: Option<CacheKey>,
+    /// Its key by its `POST` body, kept alongside `cache_key` (never alone).
+    body_key: Option<CacheKey>,
     /// The operation's name, kept with the answer for logs and metrics.
     operation: Option<String>,
     status: StatusCode,
@@ -659,14 +679,15 @@ impl Read {
         if !self.via_get && self.cache_key.is_none() {
             return not_cacheable(self.status, self.response_type, body);
         }
-        let cached = Cached::new(body, self.operation);
+        let cached = Arc::new(Cached::new(body, self.operation));
         if let Some(key) = self.cache_key {
-            state.cache.put(self.generation, key, cached.clone());
+            let keys = std::iter::once(key).chain(self.body_key);
+            state.cache.put(self.generation, keys, cached.clone());
         }
         answer(
             req,
             state,
-            cached,
+            &cached,
             self.status,
             self.response_type,
             self.via_get,
@@ -691,10 +712,29 @@ fn persisted_text(hash: &str) -> String {
     format!("#{hash}")
 }
 
+/// Whether the response cache may answer or keep this request: it is on and the caller is
+/// anonymous (editors' requests carry `Authorization`).
+fn anonymous_cache(req: &HttpRequest, state: &AppState) -> bool {
+    state.cache.enabled() && !req.headers().contains_key(header::AUTHORIZATION)
+}
+
+/// Answers a request from the response cache.
+fn cache_hit(
+    req: &HttpRequest,
+    state: &AppState,
+    hit: &Cached,
+    response_type: ResponseType,
+    via_get: bool,
+) -> HttpResponse {
+    state.metrics.record_cache(true);
+    let response = answer(req, state, hit, StatusCode::OK, response_type, via_get);
+    tag(response, hit.operation.clone(), Outcome::Ok)
+}
+
 /// The response-cache key of an anonymous request whose document `text` names, when the
 /// cache is on: the operation name, the text and the variables.
-fn cache_key(req: &HttpRequest, state: &AppState, params: &Params, text: &str) -> Option<String> {
-    if !state.cache.enabled() || req.headers().contains_key(header::AUTHORIZATION) {
+fn cache_key(req: &HttpRequest, state: &AppState, params: &Params, text: &str) -> Option<CacheKey> {
+    if !anonymous_cache(req, state) {
         return None;
     }
     let variables = params
@@ -702,7 +742,7 @@ fn cache_key(req: &HttpRequest, state: &AppState, params: &Params, text: &str) -
         .as_ref()
         .map(|v| serde_json::to_string(v).unwrap_or_default())
         .unwrap_or_default();
-    ResponseCache::key(params.operation_name.as_deref(), text, &variables)
+    CacheKey::request(params.operation_name.as_deref(), text, &variables)
 }
 
 /// Executes `document` with the request's variables and operation name on `schema`.
@@ -743,13 +783,13 @@ fn not_cacheable(status: StatusCode, response_type: ResponseType, body: Bytes) -
 fn answer(
     req: &HttpRequest,
     state: &AppState,
-    cached: Cached,
+    cached: &Cached,
     status: StatusCode,
     response_type: ResponseType,
     via_get: bool,
 ) -> HttpResponse {
     if !via_get {
-        return not_cacheable(status, response_type, cached.body);
+        return not_cacheable(status, response_type, cached.body.clone());
     }
     let cache_control = format!("public, max-age={}", state.cache_max_age);
     let not_modified = req
@@ -775,7 +815,7 @@ fn answer(
     } else {
         response
             .content_type(response_type.content_type())
-            .body(cached.body)
+            .body(cached.body.clone())
     }
 }
 
