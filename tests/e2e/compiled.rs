@@ -349,3 +349,49 @@ on_both_databases! {
         assert!(positions.windows(2).all(|w| w[0].as_i64() < w[1].as_i64()), "{positions:?}");
     }
 }
+
+on_both_databases! {
+    async fn links_to_documents_that_are_not_published_are_left_out(backend) {
+        let server = server(backend).await;
+        let admin = server.first_admin().await;
+        let variables = json!({ "slug": "microneedling" });
+        let before = same_on_both_paths(&server, &admin, PAGE, variables.clone()).await;
+        let slug_of = |list: &str| {
+            before["topic"][list][0]["node"]["slug"]
+                .as_str()
+                .unwrap_or_else(|| panic!("the sample topic has {list}: {before}"))
+                .to_owned()
+        };
+        let (condition, side_effect) = (slug_of("conditions"), slug_of("sideEffects"));
+        // The API refuses to unpublish a linked document; a row can still say so (an
+        // import, an operator's SQL), and the public page must not show it.
+        let db = server.db.connect().await;
+        for sql in [
+            format!("UPDATE conditions SET status = 'DRAFT' WHERE slug = '{condition}'"),
+            format!("UPDATE side_effects SET status = 'DRAFT' WHERE slug = '{side_effect}'"),
+        ] {
+            db.execute_unprepared(&sql).await.expect("update");
+        }
+        drop(db);
+        // A SQLite node's reads share a read transaction for 20 ms at most, and these
+        // writes did not go through the node.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let learnt = executors(&server).await;
+        let (_, compiled) = raw(&server, None, PAGE, &variables).await;
+        assert_eq!(executors(&server).await, (learnt.0 + 1, learnt.1), "compiled");
+        let (_, general) = raw(&server, Some(&admin.access), PAGE, &variables).await;
+        assert_eq!(compiled, general);
+        let answer: Value = serde_json::from_str(&compiled).expect("JSON");
+        let slugs = |list: &str| -> Vec<String> {
+            answer["data"]["topic"][list]
+                .as_array()
+                .map(|edges| edges.iter().filter_map(|e| e["node"]["slug"].as_str().map(str::to_owned)).collect())
+                .unwrap_or_default()
+        };
+        let count = |list: &str| before["topic"][list].as_array().map_or(0, Vec::len);
+        assert_eq!(slugs("conditions").len(), count("conditions") - 1, "{compiled}");
+        assert!(!slugs("conditions").contains(&condition), "{compiled}");
+        assert_eq!(slugs("sideEffects").len(), count("sideEffects") - 1, "{compiled}");
+        assert!(!slugs("sideEffects").contains(&side_effect), "{compiled}");
+    }
+}
