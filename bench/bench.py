@@ -18,6 +18,12 @@ and, once per server, reads' p99 alone and under a concurrent login flood. Repor
 requests/s, p50, p99, the ratio of requests/s to the ceiling's at the same connection
 count, SQL statements per request (from /metrics), and the server's peak RSS.
 Results go to bench/out/results-*.json and a Markdown table on stdout.
+
+With --postgres-own-core (PostgreSQL on this machine), PostgreSQL's processes run on the
+last core and the server and wrk on the others for the PostgreSQL part, as if PostgreSQL
+had a host of its own; the affinities are restored afterwards. Without it every process
+shares every core, and the kernel's per-group fairness lets a busy password hashing thread
+keep a PostgreSQL backend off a core for hundreds of milliseconds (BENCHMARKS.md).
 """
 
 import argparse
@@ -279,10 +285,47 @@ def table(results):
     return "\n".join(lines)
 
 
+class OwnCore:
+    """Pins the local PostgreSQL's processes to the last core and this driver (hence the
+    server and wrk it starts) to the others, until `restore`."""
+
+    def __init__(self):
+        cores = sorted(os.sched_getaffinity(0))
+        if len(cores) < 2:
+            raise SystemExit("--postgres-own-core needs at least two cores")
+        self.mine = set(cores)
+        self.postgres = {cores[-1]}
+        pids = self.postgres_pids()
+        if not pids:
+            raise SystemExit("--postgres-own-core: no local postgres process found")
+        self.before = os.sched_getaffinity(min(pids))
+        for pid in pids:
+            os.sched_setaffinity(pid, self.postgres)
+        os.sched_setaffinity(0, set(cores[:-1]))
+        print(f"    PostgreSQL on core {cores[-1]}, server and wrk on {sorted(cores[:-1])}", flush=True)
+
+    @staticmethod
+    def postgres_pids():
+        found = subprocess.run(["pgrep", "-x", "postgres"], capture_output=True, text=True).stdout
+        return [int(pid) for pid in found.split()]
+
+    def restore(self):
+        os.sched_setaffinity(0, self.mine)
+        for pid in self.postgres_pids():
+            try:
+                os.sched_setaffinity(pid, self.before)
+            except ProcessLookupError:
+                pass
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default=os.path.join(ROOT, "target", "release", "dermis"))
     parser.add_argument("--postgres", help="admin URL of a PostgreSQL server to run on as well")
+    parser.add_argument("--postgres-own-core", action="store_true",
+                        help="pin the local PostgreSQL to the last core, server and wrk to the rest")
+    parser.add_argument("--backends", default="sqlite,postgres",
+                        help="which of sqlite,postgres to run (postgres needs --postgres)")
     parser.add_argument("--sizes", default="100,100000")
     parser.add_argument("--connections", default="1,16,64")
     parser.add_argument("--duration", type=int, default=10)
@@ -297,15 +340,26 @@ def main():
         if not os.path.exists(files[size]):
             with open(files[size], "w") as f:
                 subprocess.run([sys.executable, os.path.join(HERE, "dataset.py"), str(size)], stdout=f, check=True)
-    results = run_backend(args, args.binary, "sqlite",
-                          lambda size, workdir: f"sqlite://{workdir}/bench.db?mode=rwc", sizes, files)
-    if args.postgres:
+    backends = args.backends.split(",")
+    results = []
+    if "sqlite" in backends:
+        results += run_backend(args, args.binary, "sqlite",
+                               lambda size, workdir: f"sqlite://{workdir}/bench.db?mode=rwc", sizes, files)
+    if args.postgres and "postgres" in backends:
         def pg_url(size, workdir):
             name = f"dermis_bench_{size}_{os.getpid()}"
             subprocess.run(["psql", args.postgres, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
             subprocess.run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"], check=True)
             return re.sub(r"/[^/]*$", f"/{name}", args.postgres)
-        results += run_backend(args, args.binary, "postgres", pg_url, sizes, files)
+        pinned = OwnCore() if args.postgres_own_core else None
+        try:
+            results += run_backend(args, args.binary, "postgres", pg_url, sizes, files)
+        finally:
+            if pinned:
+                pinned.restore()
+        for r in results:
+            if r["backend"] == "postgres":
+                r["postgres_own_core"] = bool(pinned)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     with open(os.path.join(out, f"results-{stamp}.json"), "w") as f:
         json.dump(results, f, indent=1)
