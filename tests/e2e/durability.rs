@@ -113,11 +113,12 @@ on_both_databases! {
             tokio::spawn(save_topic(server.clone(), editor.clone(), id.clone(), acked.clone())),
             tokio::spawn(create_conditions(server.clone(), editor.clone(), acked.clone())),
         ];
-        // Kill once both have been acknowledged a few times: mid-stream, requests in flight.
+        // Kill once both have been acknowledged a few times (the topic more often than one
+        // page of its history holds): mid-stream, requests in flight.
         // A writer that stopped early (a failed save panics it) fails the test, not hangs it.
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let enough = acked.lock().map(|a| a.topic_versions.len() >= 15 && a.conditions.len() >= 15).unwrap_or(true);
+            let enough = acked.lock().map(|a| a.topic_versions.len() > 120 && a.conditions.len() >= 15).unwrap_or(true);
             if enough {
                 break;
             }
@@ -153,13 +154,24 @@ on_both_databases! {
         // After a restart, every acknowledged save is there with its revision.
         let restarted = TestServer::serve(server.db.clone()).await;
         let editor = restarted.login("editor@example.org", dermis_tests::PASSWORD).await;
-        let history = restarted.query_as(&editor,
-            "query($id: ID!) { revisions(documentType: TOPIC, documentId: $id, first: 100) { edges { node { version snapshot } } } }",
-            json!({ "id": id }),
-        ).await;
-        let snapshots: Vec<(i64, String)> = history["revisions"]["edges"].as_array().into_iter().flatten()
-            .map(|e| (e["node"]["version"].as_i64().unwrap_or(0), e["node"]["snapshot"]["topic"]["summary"].as_str().unwrap_or_default().to_owned()))
-            .collect();
+        // The whole history, page by page: a fast machine acknowledges more than one page
+        // (100) of saves before the kill.
+        let mut snapshots: Vec<(i64, String)> = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let history = restarted.query_as(&editor,
+                "query($id: ID!, $after: String) { revisions(documentType: TOPIC, documentId: $id, first: 100, after: $after) { edges { node { version snapshot } } pageInfo { hasNextPage endCursor } } }",
+                json!({ "id": id, "after": after }),
+            ).await;
+            snapshots.extend(history["revisions"]["edges"].as_array().into_iter().flatten()
+                .map(|e| (e["node"]["version"].as_i64().unwrap_or(0), e["node"]["snapshot"]["topic"]["summary"].as_str().unwrap_or_default().to_owned())));
+            let page_info = &history["revisions"]["pageInfo"];
+            if page_info["hasNextPage"] != json!(true) {
+                break;
+            }
+            assert!(page_info["endCursor"].is_string(), "a next page without a cursor: {page_info}");
+            after = page_info["endCursor"].clone();
+        }
         for (version, summary) in &acked.topic_versions {
             assert!(snapshots.contains(&(*version, summary.clone())), "acknowledged version {version} lost: {snapshots:?}");
         }
