@@ -142,13 +142,17 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<usize, DbSetupError> {
 /// 0.3 ms). A database without statistics gets a full `ANALYZE`; otherwise
 /// `PRAGMA optimize=0x10002` re-analyzes only tables whose size changed a lot, which is
 /// cheap enough to run at every start and every hour; `full` (after a bulk import) also
-/// checkpoints the write-ahead log. PostgreSQL: `VACUUM (ANALYZE)` when
+/// merges the full-text indexes ([`optimize_search_indexes`]) and checkpoints the
+/// write-ahead log. PostgreSQL: `VACUUM (ANALYZE)` when
 /// `full` (after a bulk import, before autovacuum would get to it: the visibility map it
 /// sets lets a `totalCount` of 100,000 topics read the status index alone, 16 ms instead of
 /// an 82 ms sequential scan); autovacuum does the rest.
 pub async fn refresh_statistics(db: &DatabaseConnection, full: bool) -> Result<(), DbErr> {
     match db.get_database_backend() {
         DbBackend::Sqlite => {
+            if full {
+                optimize_search_indexes(db).await?;
+            }
             if full || !sqlite_table_exists(db, "sqlite_stat1").await? {
                 db.execute_unprepared("ANALYZE").await?;
             }
@@ -181,6 +185,25 @@ pub async fn refresh_statistics(db: &DatabaseConnection, full: bool) -> Result<(
             .await?;
         }
         _ => {}
+    }
+    Ok(())
+}
+
+/// Merges each SQLite full-text index into one segment (FTS5's `optimize`).
+///
+/// A bulk import fills an FTS5 index in many flushes, which its automatic merging leaves
+/// as several large segments (13 for 100,000 topics), and a prefix query (`search`
+/// matches word beginnings) seeks in every segment: 260 page reads per statement, more
+/// than a connection's page cache holds, so every search read them again from the file
+/// (the search workload on 100,000 topics: 2.0k -> 6.1k req/s at 64 connections once
+/// merged; BENCHMARKS.md). Editors' saves later add small segments only, which the
+/// automatic merging keeps cheap (3,000 saves after the merge: 11 segments, 32 page reads).
+/// It rewrites the whole index (0.7 s for 100,000 topics), so it runs after a bulk import
+/// only.
+async fn optimize_search_indexes(db: &DatabaseConnection) -> Result<(), DbErr> {
+    for table in migration::SQLITE_SEARCH_TABLES {
+        db.execute_unprepared(&format!("INSERT INTO {table}({table}) VALUES ('optimize')"))
+            .await?;
     }
     Ok(())
 }

@@ -17,6 +17,11 @@ mod m20261202_000009_rendered_html;
 
 pub use m20261125_000008_pg_search_column::SEARCH_COLUMN;
 
+/// The SQLite full-text (FTS5) tables, `{table}_search` for each table that
+/// `m20261125_000006_search` made searchable.
+pub const SQLITE_SEARCH_TABLES: [&str; 3] =
+    ["topics_search", "conditions_search", "side_effects_search"];
+
 /// The ordered list of Dermis migrations.
 pub struct Migrator;
 
@@ -34,5 +39,17 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_pg_search_column::Migration),
             Box::new(m20261202_000009_rendered_html::Migration),
         ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_search_tables_are_those_the_migration_creates() {
+        let created: Vec<String> = super::m20261125_000006_search::TABLES
+            .iter()
+            .map(|(table, _)| format!("{table}_search"))
+            .collect();
+        assert_eq!(created, super::SQLITE_SEARCH_TABLES);
     }
 }

@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use dermis_tests::{Backend, PASSWORD, TestDb, TestServer, dermis, run, without_database};
+use dermis_tests::{
+    Backend, PASSWORD, TestDb, TestServer, dermis, on_both_databases, run, without_database,
+};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
@@ -130,5 +132,103 @@ without_database! {
         let (code, output) = import(&empty, &garbage).await;
         assert_eq!(code, Some(2), "{output}");
         assert!(output.contains("not a Dermis export"), "{output}");
+    }
+}
+
+/// An export of `topics` published topics whose texts come from a small vocabulary, each
+/// with one word of its own (`word000001`, ...) in its summary: enough text that FTS5
+/// fills its index in several flushes.
+fn bulk_export(topics: usize) -> Value {
+    const NOW: &str = "2026-11-25T00:00:00Z";
+    const VOCABULARY: [&str; 12] = [
+        "skin",
+        "collagen",
+        "dermis",
+        "needle",
+        "treatment",
+        "redness",
+        "swelling",
+        "acne",
+        "scar",
+        "texture",
+        "tone",
+        "repair",
+    ];
+    // The same pseudo-random words on every run.
+    let mut state: u64 = 20_261_202;
+    let mut words = |n: usize| {
+        (0..n)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                VOCABULARY[(state >> 33) as usize % VOCABULARY.len()]
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let rows: Vec<Value> = (1..=topics)
+        .map(|i| {
+            json!({
+                "id": i, "slug": format!("topic-{i:06}"), "title": format!("Topic {i:06}"),
+                "summary": format!("{} word{i:06}.", words(30)),
+                "body": format!("## How it works\n\n{}\n\n{}", words(120), words(80)),
+                "features": [], "benefits": [], "references": [],
+                "reviewed_at": null, "reviewed_by": null, "status": "PUBLISHED",
+                "published_at": NOW, "version": 1, "created_at": NOW, "updated_at": NOW,
+                "created_by": null, "updated_by": null,
+            })
+        })
+        .collect();
+    json!({
+        "format": "dermis-export", "formatVersion": 1, "exportedAt": NOW, "dermisVersion": "test",
+        "users": [], "conditions": [], "sideEffects": [], "topics": rows,
+        "topicConditions": [], "topicSideEffects": [], "revisions": [],
+    })
+}
+
+on_both_databases! {
+    async fn a_bulk_import_leaves_the_search_index_merged(backend) {
+        // 1,000 topics: FTS5 fills the index in five flushes, which its own merging leaves
+        // as five segments; a prefix search seeks in each (BENCHMARKS.md).
+        let db = Arc::new(TestDb::create(backend).await);
+        let file = db.dir.path().join("bulk.json");
+        std::fs::write(&file, bulk_export(1000).to_string()).expect("write export");
+        let (code, output) = import(&db, &file).await;
+        assert_eq!(code, Some(0), "{output}");
+        assert!(output.contains("imported 0 users, 1000 topics"), "{output}");
+
+        if backend == Backend::Sqlite {
+            let conn = db.connect().await;
+            for table in ["topics_search", "conditions_search", "side_effects_search"] {
+                let segments = conn
+                    .query_one_raw(Statement::from_string(
+                        conn.get_database_backend(),
+                        format!("SELECT COUNT(DISTINCT segid) AS n FROM {table}_idx"),
+                    ))
+                    .await
+                    .expect("count segments")
+                    .and_then(|row| row.try_get::<i64>("", "n").ok());
+                assert!(segments.is_some_and(|n| n <= 1), "{table}: {segments:?} segments after the import");
+            }
+            drop(conn);
+        }
+
+        // Search reads the merged index: word beginnings, every word, totals.
+        let server = TestServer::serve(db.clone()).await;
+        let search = "query($q: String) { topics(first: 20, filter: { search: $q }) { totalCount edges { node { slug } } } }";
+        let found = server.query(search, json!({ "q": "word00050" })).await;
+        assert_eq!(found["topics"]["totalCount"], 10, "{found}");
+        let slugs: Vec<&str> = found["topics"]["edges"].as_array().into_iter().flatten()
+            .filter_map(|e| e["node"]["slug"].as_str()).collect();
+        let expected: Vec<String> = (500..510).map(|i| format!("topic-{i:06}")).collect();
+        assert_eq!(slugs, expected);
+        let one = server.query(search, json!({ "q": "WORD000777 how" })).await;
+        assert_eq!(one["topics"]["edges"][0]["node"]["slug"], "topic-000777", "{one}");
+        assert_eq!(one["topics"]["totalCount"], 1, "{one}");
+        let none = server.query(search, json!({ "q": "word000777 zzz" })).await;
+        assert_eq!(none["topics"]["totalCount"], 0, "{none}");
+        let all = server.query(search, json!({ "q": "how" })).await;
+        assert_eq!(all["topics"]["totalCount"], 1000, "{all}");
     }
 }
