@@ -180,7 +180,9 @@ def measure(server, name, path, args, connections, duration, script="post.lua", 
     return result
 
 
-def run_backend(args, binary, backend, url_for, sizes, files):
+def run_backend(args, binary, backend, url_for, sizes, files, drop=None):
+    """Runs every workload on `backend` for each dataset size; `url_for(size, workdir)`
+    makes the database, `drop(size)` (when given) removes it afterwards."""
     results = []
     for size in sizes:
         workdir = tempfile.mkdtemp(prefix=f"dermis-bench-{backend}-{size}-")
@@ -264,6 +266,8 @@ def run_backend(args, binary, backend, url_for, sizes, files):
             results.append({"backend": backend, "topics": size, "workload": f"rss-cache-{cache}",
                             "peak_rss_mb": round(rss, 1)})
         shutil.rmtree(workdir, ignore_errors=True)
+        if drop:
+            drop(size)
     return results
 
 
@@ -346,14 +350,20 @@ def main():
         results += run_backend(args, args.binary, "sqlite",
                                lambda size, workdir: f"sqlite://{workdir}/bench.db?mode=rwc", sizes, files)
     if args.postgres and "postgres" in backends:
+        def pg_name(size):
+            return f"dermis_bench_{size}_{os.getpid()}"
+
+        def pg_drop(size):
+            subprocess.run(["psql", args.postgres, "-qc", f"DROP DATABASE IF EXISTS {pg_name(size)}"],
+                           check=True, stderr=subprocess.DEVNULL)
+
         def pg_url(size, workdir):
-            name = f"dermis_bench_{size}_{os.getpid()}"
-            subprocess.run(["psql", args.postgres, "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
-            subprocess.run(["psql", args.postgres, "-qc", f"CREATE DATABASE {name}"], check=True)
-            return re.sub(r"/[^/]*$", f"/{name}", args.postgres)
+            pg_drop(size)
+            subprocess.run(["psql", args.postgres, "-qc", f"CREATE DATABASE {pg_name(size)}"], check=True)
+            return re.sub(r"/[^/]*$", f"/{pg_name(size)}", args.postgres)
         pinned = OwnCore() if args.postgres_own_core else None
         try:
-            results += run_backend(args, args.binary, "postgres", pg_url, sizes, files)
+            results += run_backend(args, args.binary, "postgres", pg_url, sizes, files, pg_drop)
         finally:
             if pinned:
                 pinned.restore()
