@@ -59,29 +59,58 @@ async fn same_on_both_paths(
     let before = executors(server).await;
     let (status, general) = raw(server, None, query, &variables).await;
     assert_eq!(status, 200, "{general}");
-    let learnt = executors(server).await;
     assert_eq!(
-        learnt,
+        executors(server).await,
         (before.0, before.1 + 1),
         "the first answer is the general executor's: {query}"
     );
-    let (status, compiled) = raw(server, None, query, &variables).await;
-    assert_eq!(status, 200, "{compiled}");
-    assert_eq!(
-        executors(server).await,
-        (learnt.0 + 1, learnt.1),
-        "the second answer is compiled: {query}"
-    );
-    let (_, editors) = raw(server, Some(&editor.access), query, &variables).await;
+    let compiled = compiled_body(server, editor, query, &variables).await;
     assert_eq!(
         compiled, general,
         "compiled and general answers differ for {query}"
     );
+    data(&compiled)
+}
+
+/// Sends `query` anonymously, after the compiled path has learnt it: asserts the answer
+/// came from the compiled path and is, byte for byte, the general executor's (an editor's
+/// answer: editors are never compiled, and a list without a status filter shows them the
+/// published topics too); returns the parsed answer.
+async fn compiled_is_general(
+    server: &TestServer,
+    editor: &Session,
+    query: &str,
+    variables: Value,
+) -> Value {
+    data(&compiled_body(server, editor, query, &variables).await)
+}
+
+/// The compiled answer's body, asserted compiled and equal to `editor`'s.
+async fn compiled_body(
+    server: &TestServer,
+    editor: &Session,
+    query: &str,
+    variables: &Value,
+) -> String {
+    let before = executors(server).await;
+    let (status, compiled) = raw(server, None, query, variables).await;
+    assert_eq!(status, 200, "{compiled}");
+    assert_eq!(
+        executors(server).await,
+        (before.0 + 1, before.1),
+        "compiled: {query} {variables}"
+    );
+    let (_, editors) = raw(server, Some(&editor.access), query, variables).await;
     assert_eq!(
         compiled, editors,
-        "the compiled answer differs from an editor's for {query}"
+        "the compiled answer differs from an editor's for {query} {variables}"
     );
-    let answer: Value = serde_json::from_str(&compiled).expect("JSON");
+    compiled
+}
+
+/// The `data` of an answer without errors.
+fn data(body: &str) -> Value {
+    let answer: Value = serde_json::from_str(body).expect("JSON");
     assert!(answer.get("errors").is_none(), "{answer}");
     answer["data"].clone()
 }
@@ -298,7 +327,23 @@ on_both_databases! {
             }
             titles
         };
-        let ((), titles) = tokio::join!(writer, reader);
+        // A list beside them too (its cursors carry the title).
+        let list = "{ topics { totalCount edges { cursor node { title } } } }";
+        raw(&server, None, list, &json!({})).await;
+        let lister = async {
+            let mut titles = Vec::new();
+            for _ in 0..60 {
+                let (status, body) = raw(&server, None, list, &json!({})).await;
+                assert_eq!(status, 200, "{body}");
+                let answer: Value = serde_json::from_str(&body).expect("JSON");
+                assert_eq!(answer["data"]["topics"]["totalCount"], 1, "{body}");
+                titles.push(answer["data"]["topics"]["edges"][0]["node"]["title"].as_str().unwrap_or_default().to_owned());
+            }
+            titles
+        };
+        let ((), titles, listed) = tokio::join!(writer, reader, lister);
+        let listed: Vec<i64> = listed.iter().map(|t| t.strip_prefix("Round ").map_or(-1, |r| r.parse().unwrap_or(i64::MAX))).collect();
+        assert!(listed.windows(2).all(|w| w[0] <= w[1] && w[1] < 15), "{listed:?}");
         // Never an older title after a newer one.
         let rounds: Vec<i64> = titles.iter().map(|t| match t.strip_prefix("Round ") {
             Some(round) => round.parse().unwrap_or(i64::MAX),
@@ -307,7 +352,7 @@ on_both_databases! {
         }).collect();
         assert!(rounds.iter().all(|r| *r < 15), "{titles:?}");
         assert!(rounds.windows(2).all(|w| w[0] <= w[1]), "{titles:?}");
-        assert_eq!(executors(&server).await.0, 135, "every read was compiled");
+        assert_eq!(executors(&server).await.0, 195, "every read was compiled");
         let (_, last) = raw(&server, None, PAGE, &variables).await;
         assert!(last.contains("\"title\":\"Round 14\""), "{last}");
     }
@@ -393,5 +438,143 @@ on_both_databases! {
         assert!(!slugs("conditions").contains(&condition), "{compiled}");
         assert_eq!(slugs("sideEffects").len(), count("sideEffects") - 1, "{compiled}");
         assert!(!slugs("sideEffects").contains(&side_effect), "{compiled}");
+    }
+}
+
+/// The benchmark's listing: a page of topics with their links.
+const LIST: &str = "query Listing { topics(first: 20) { totalCount edges { cursor node { slug title summary \
+    conditions { node { slug name } } sideEffects { frequency severity node { slug name } } } } } }";
+
+/// Creates a topic (published unless `draft`); its slug.
+async fn create_topic(server: &TestServer, admin: &Session, title: &str, slug: &str, draft: bool) {
+    let created = server.query_as(admin, "mutation($input: CreateTopicInput!) { createTopic(input: $input) { topic { id version } } }",
+        json!({ "input": { "title": title, "slug": slug, "summary": format!("About {title}.") } })).await["createTopic"]["topic"].clone();
+    if !draft {
+        server.query_as(admin, "mutation($input: PublishTopicInput!) { publishTopic(input: $input) { topic { status } } }",
+            json!({ "input": { "id": created["id"], "expectedVersion": created["version"] } })).await;
+    }
+}
+
+/// The slugs of a list's edges, in order.
+fn slugs(list: &Value) -> Vec<String> {
+    list["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|edge| edge["node"]["slug"].as_str().map(str::to_owned))
+        .collect()
+}
+
+on_both_databases! {
+    async fn topic_lists_are_the_general_answers_byte_for_byte(backend) {
+        let server = server(backend).await;
+        let admin = server.first_admin().await;
+        // Titles a cursor must quote (quotes, a backslash, a tab, non-ASCII), two equal
+        // titles (the id breaks the tie), and a draft nobody anonymous may count.
+        for (title, slug) in [("Acne \"scars\"", "acne-scars"), ("Acne \"scars\"", "acne-scars-2"),
+            ("Back\\slash\ttab", "backslash"), ("Éclat 日本 😀", "eclat"), ("Zz last", "zz")] {
+            create_topic(&server, &admin, title, slug, false).await;
+        }
+        create_topic(&server, &admin, "Aaa draft", "draft", true).await;
+
+        let listing = same_on_both_paths(&server, &admin, LIST, json!({})).await;
+        assert_eq!(listing["topics"]["totalCount"], 6, "{listing}");
+        let all = slugs(&listing["topics"]);
+        assert_eq!(all.len(), 6, "{all:?}");
+        assert!(!all.contains(&"draft".to_owned()), "{all:?}");
+        let first = all.iter().position(|s| s == "acne-scars");
+        assert!(first.is_some() && all.get(first.unwrap_or(0) + 1).map(String::as_str) == Some("acne-scars-2"), "equal titles by id: {all:?}");
+        let micro = &listing["topics"]["edges"].as_array().into_iter().flatten()
+            .find(|e| e["node"]["slug"] == "microneedling").cloned().unwrap_or_default()["node"];
+        assert_eq!(micro["conditions"].as_array().map(Vec::len), Some(8), "{micro}");
+
+        // Page after page through the cursors, with every field of pageInfo.
+        let paged = "query Paged($after: String) { topics(first: 2, after: $after) { __typename totalCount \
+            edges { __typename cursor node { slug } } \
+            pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor } } }";
+        same_on_both_paths(&server, &admin, paged, json!({})).await;
+        let (mut after, mut seen) = (Value::Null, Vec::new());
+        for _ in 0..4 {
+            let page = compiled_is_general(&server, &admin, paged, json!({ "after": after })).await["topics"].clone();
+            assert_eq!(page["pageInfo"]["hasPreviousPage"], !after.is_null(), "{page}");
+            assert_eq!(page["pageInfo"]["startCursor"], page["edges"][0]["cursor"], "{page}");
+            seen.extend(slugs(&page));
+            if page["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(seen, all, "the pages add up to the list");
+
+        // Search: a variable, its words as word beginnings, with a cursor, with no match,
+        // without words, null; and a literal.
+        let search = "query S($q: String, $after: String) { topics(first: 1, after: $after, filter: { search: $q }) \
+            { totalCount edges { cursor node { slug } } pageInfo { hasNextPage hasPreviousPage endCursor } } }";
+        same_on_both_paths(&server, &admin, search, json!({ "q": "acn" })).await;
+        let acne = compiled_is_general(&server, &admin, search, json!({ "q": "acn SCARS" })).await["topics"].clone();
+        assert_eq!((acne["totalCount"].clone(), slugs(&acne)), (json!(2), vec!["acne-scars".to_owned()]), "{acne}");
+        assert_eq!(acne["pageInfo"]["hasNextPage"], true);
+        let second = compiled_is_general(&server, &admin, search,
+            json!({ "q": "acn SCARS", "after": acne["pageInfo"]["endCursor"] })).await["topics"].clone();
+        assert_eq!(slugs(&second), vec!["acne-scars-2".to_owned()], "{second}");
+        assert_eq!((second["pageInfo"]["hasNextPage"].clone(), second["pageInfo"]["hasPreviousPage"].clone()), (json!(false), json!(true)));
+        for (q, count) in [(json!("nothing-like-this"), 0), (json!("!!!"), 0), (Value::Null, 6)] {
+            let found = compiled_is_general(&server, &admin, search, json!({ "q": q })).await["topics"].clone();
+            assert_eq!(found["totalCount"], count, "{q}: {found}");
+        }
+        let literal = "{ topics(filter: { search: \"zz\" }) { totalCount edges { node { title } } } }";
+        let data = same_on_both_paths(&server, &admin, literal, json!({})).await;
+        assert_eq!(data["topics"]["edges"][0]["node"]["title"], "Zz last");
+
+        // Page sizes: none, null and zero.
+        let empty = same_on_both_paths(&server, &admin,
+            "{ topics(first: 0) { totalCount edges { cursor } pageInfo { hasNextPage startCursor endCursor } } }", json!({})).await;
+        assert_eq!(empty["topics"], json!({ "totalCount": 6, "edges": [], "pageInfo": { "hasNextPage": true, "startCursor": null, "endCursor": null } }));
+        let null = same_on_both_paths(&server, &admin, "{ topics(first: null) { edges { node { slug } } } }", json!({})).await;
+        assert_eq!(slugs(&null["topics"]), all);
+
+        // A write is seen by the next compiled list at once.
+        create_topic(&server, &admin, "Brand new", "brand-new", false).await;
+        let listing = compiled_is_general(&server, &admin, LIST, json!({})).await;
+        assert_eq!(listing["topics"]["totalCount"], 7, "{listing}");
+    }
+}
+
+on_both_databases! {
+    async fn topic_lists_the_compiled_path_cannot_answer_go_to_the_general_executor(backend) {
+        let server = server(backend).await;
+        // The page size as a variable (it weighs in the admitted complexity): never compiled.
+        let sized = "query Sized($n: Int) { topics(first: $n) { totalCount } }";
+        for _ in 0..2 {
+            let (_, body) = raw(&server, None, sized, &json!({ "n": 1 })).await;
+            assert!(body.contains("\"totalCount\":1"), "{body}");
+        }
+        assert_eq!(executors(&server).await, (0, 2));
+        // A page size out of range, written in the query: the general executor's error, twice.
+        for _ in 0..2 {
+            let (_, body) = raw(&server, None, "{ topics(first: 101) { totalCount } }", &json!({})).await;
+            assert!(body.contains("BAD_USER_INPUT"), "{body}");
+        }
+        assert_eq!(executors(&server).await.0, 0);
+
+        // Learnt, then arguments the general executor refuses.
+        let query = "query L($after: String, $q: String!) { topics(first: 2, after: $after, filter: { search: $q }) { totalCount } }";
+        raw(&server, None, query, &json!({ "q": "micro" })).await;
+        let (_, body) = raw(&server, None, query, &json!({ "q": "micro" })).await;
+        assert_eq!(body, "{\"data\":{\"topics\":{\"totalCount\":1}}}");
+        assert_eq!(executors(&server).await.0, 1);
+        let (_, other_order) = raw(&server, None, "{ topics(first: 1, orderBy: { field: UPDATED_AT }) { edges { cursor } } }", &json!({})).await;
+        let other_order: Value = serde_json::from_str(&other_order).expect("JSON");
+        for variables in [
+            json!({ "q": "micro", "after": "not a cursor" }),
+            json!({ "q": "micro", "after": other_order["data"]["topics"]["edges"][0]["cursor"] }),
+            json!({ "q": "a".repeat(201) }),
+            json!({ "q": null }),
+            json!({ "q": 7 }),
+        ] {
+            let (_, body) = raw(&server, None, query, &variables).await;
+            assert!(body.contains("\"errors\""), "{variables}: {body}");
+        }
+        assert_eq!(executors(&server).await.0, 1, "none of these were compiled");
     }
 }

@@ -120,6 +120,17 @@ struct RawCursor {
     i: i32,
 }
 
+/// The JSON of a cursor of a list ordered by title ([`SortField::Label`]) around its
+/// JSON-quoted title and its id: `{before_title}"Title"{before_id}7{end}`, exactly what
+/// [`Cursor::encode`] serialises (the compiled read path builds it in SQL; a unit test
+/// holds the two together).
+pub const LABEL_CURSOR: (&str, &str, &str) = ("{\"f\":\"l\",\"s\":", ",\"i\":", "}");
+
+/// The opaque form of a cursor's JSON.
+pub fn encode_json(json: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(json)
+}
+
 impl Cursor {
     /// The opaque string handed to clients.
     pub fn encode(&self) -> String {
@@ -135,7 +146,7 @@ impl Cursor {
         };
         // Serializing a struct of strings and numbers cannot fail.
         let json = serde_json::to_vec(&raw).unwrap_or_default();
-        URL_SAFE_NO_PAD.encode(json)
+        encode_json(&json)
     }
 
     /// Parses a cursor sent in argument `name` for a list ordered by `expected`.
@@ -206,6 +217,20 @@ mod tests {
         };
         let decoded = Cursor::decode(&cursor.encode(), "after", SortField::Label).expect("valid");
         assert_eq!(decoded, cursor);
+    }
+
+    #[test]
+    fn label_cursors_have_the_layout_the_compiled_path_writes() {
+        let title = "Acné \"x\" \\ \t 日本";
+        let cursor = Cursor {
+            field: SortField::Label,
+            value: SortValue::Text(title.into()),
+            id: 42,
+        };
+        let (before_title, before_id, end) = LABEL_CURSOR;
+        let quoted = serde_json::to_string(title).expect("a string");
+        let json = format!("{before_title}{quoted}{before_id}42{end}");
+        assert_eq!(cursor.encode(), encode_json(json.as_bytes()));
     }
 
     #[test]

@@ -54,6 +54,23 @@ pub fn search<E: Document>(
     text: &str,
     backend: DbBackend,
 ) -> ApiResult<Select<E>> {
+    let Some(query) = search_query(text, backend)? else {
+        return Ok(select.filter(Expr::cust("1 = 0")));
+    };
+    let table = E::default().table_name().to_owned();
+    let placeholder = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let condition = search_condition(&table, &format!("\"{table}\""), backend, placeholder);
+    Ok(select.filter(Expr::cust_with_values(condition, [query])))
+}
+
+/// The full-text query for a `search` text: an FTS5 `MATCH` expression on SQLite, a
+/// `tsquery` on PostgreSQL; `None` when the text has no letters or digits (it finds
+/// nothing). Too long a text is `BAD_USER_INPUT` on `filter.search`.
+pub fn search_query(text: &str, backend: DbBackend) -> ApiResult<Option<String>> {
     if text.chars().count() > MAX_SEARCH_LEN {
         return Err(ApiError::bad_input(
             "filter.search",
@@ -62,41 +79,41 @@ pub fn search<E: Document>(
     }
     let words = search_words(text);
     if words.is_empty() {
-        return Ok(select.filter(Expr::cust("1 = 0")));
+        return Ok(None);
     }
-    let table = E::default().table_name().to_owned();
-    let condition = if backend == DbBackend::Postgres {
-        // Words are letters and digits only, so they are safe inside a tsquery.
-        let query = words
+    // Words are letters and digits only, so they are safe inside either query language.
+    Ok(Some(if backend == DbBackend::Postgres {
+        words
             .iter()
             .map(|w| format!("{w}:*"))
             .collect::<Vec<_>>()
-            .join(" & ");
+            .join(" & ")
+    } else {
+        words
+            .iter()
+            .map(|w| format!("\"{w}\"*"))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }))
+}
+
+/// The SQL condition that keeps the rows of `table` (named `row` in the query: the table
+/// or its alias) matching the [`search_query`] bound at `placeholder`.
+pub fn search_condition(table: &str, row: &str, backend: DbBackend, placeholder: &str) -> String {
+    if backend == DbBackend::Postgres {
         // `OFFSET 0` keeps the planner from flattening the subquery: it cannot estimate
         // how many rows a prefix query matches (it guesses 2%), and flattened it walks the
         // whole title index checking each row (325 ms for a word in one topic of 100,000)
         // instead of reading the GIN index and sorting the few matches (1.5 ms).
-        Expr::cust_with_values(
-            format!(
-                "\"{table}\".\"id\" IN (SELECT \"id\" FROM \"{table}\" WHERE \"{}\" @@ to_tsquery('simple', $1) OFFSET 0)",
-                migration::SEARCH_COLUMN
-            ),
-            [query],
+        format!(
+            "{row}.\"id\" IN (SELECT \"id\" FROM \"{table}\" WHERE \"{}\" @@ to_tsquery('simple', {placeholder}) OFFSET 0)",
+            migration::SEARCH_COLUMN
         )
     } else {
-        let query = words
-            .iter()
-            .map(|w| format!("\"{w}\"*"))
-            .collect::<Vec<_>>()
-            .join(" AND ");
-        Expr::cust_with_values(
-            format!(
-                "\"{table}\".\"id\" IN (SELECT rowid FROM \"{table}_search\" WHERE \"{table}_search\" MATCH ?)"
-            ),
-            [query],
+        format!(
+            "{row}.\"id\" IN (SELECT rowid FROM \"{table}_search\" WHERE \"{table}_search\" MATCH {placeholder})"
         )
-    };
-    Ok(select.filter(condition))
+    }
 }
 
 /// One side of a link table, used to filter by what a document is linked to.

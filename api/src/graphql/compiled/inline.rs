@@ -91,14 +91,14 @@ impl InlineReader {
         Self { path }
     }
 
-    /// Runs `sql` with text `parameters`; the first column of its only row. Reads of one
+    /// Runs `sql` with `parameters`; the first column of its only row. Reads of one
     /// thread share a read transaction while no write of `writes` finished (see
     /// [`Snapshot`]). Must run on a thread of a local tokio runtime (an HTTP worker),
     /// whose timer ends that transaction.
     pub fn query_text(
         &self,
         sql: &str,
-        parameters: &[String],
+        parameters: &[Param],
         writes: &Writes,
     ) -> Result<Option<String>, rusqlite::Error> {
         READER.with(|slot| {
@@ -145,6 +145,34 @@ impl InlineReader {
             }
             result
         })
+    }
+}
+
+/// A value a compiled statement binds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Param {
+    /// Text.
+    Text(String),
+    /// An integer.
+    Int(i64),
+}
+
+impl Param {
+    /// The value for a statement run through the pool.
+    pub fn into_value(self) -> sea_orm::Value {
+        match self {
+            Self::Text(text) => sea_orm::Value::from(text),
+            Self::Int(number) => sea_orm::Value::from(number),
+        }
+    }
+}
+
+impl rusqlite::ToSql for Param {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        match self {
+            Self::Text(text) => text.to_sql(),
+            Self::Int(number) => number.to_sql(),
+        }
     }
 }
 

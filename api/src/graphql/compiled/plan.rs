@@ -1,6 +1,11 @@
 //! From a query document to a [`Plan`]: which answer the database must build, or `None`
 //! when the document asks for anything outside what this path knows. The general executor
 //! answers everything else, so this file only ever has to say "no" to be correct.
+//!
+//! It knows `topic(slug:)` and the `topics` list with `first` written in the query (a
+//! variable would change the query's complexity, which the general executor admitted for
+//! the text as it was), `after` and `filter: { search }` (literals or `String` variables),
+//! in the default order (title, then id).
 
 use async_graphql::parser::types::{
     BaseType, ExecutableDocument, OperationDefinition, OperationType, Selection, SelectionSet,
@@ -31,6 +36,22 @@ pub enum Node {
     Object(Fields),
     /// The topic's published links of one kind, in editorial order, as edge objects.
     Links(LinkKind, Fields),
+    /// A list's `totalCount`: the rows of the whole filtered list.
+    TotalCount,
+    /// A list's `edges`: the page's rows as edge objects.
+    Edges(Fields),
+    /// An edge's `cursor`.
+    Cursor,
+    /// A list's `pageInfo` object.
+    PageInfo(Fields),
+    /// `PageInfo.hasNextPage`.
+    HasNextPage,
+    /// `PageInfo.hasPreviousPage`.
+    HasPreviousPage,
+    /// `PageInfo.startCursor`.
+    StartCursor,
+    /// `PageInfo.endCursor`.
+    EndCursor,
 }
 
 /// The fields of an object of the answer, in the query's order, by response key.
@@ -59,6 +80,33 @@ pub enum Slug {
     },
 }
 
+/// Where a nullable `String` argument of a list comes from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Text {
+    /// Written in the query (`None`: `null`).
+    Literal(Option<String>),
+    /// A variable of the operation, declared `String` or `String!`.
+    Variable {
+        /// The variable's name.
+        name: String,
+        /// Declared `String!`: the general executor refuses it missing or null.
+        required: bool,
+        /// Its default value (`Some(None)`: `= null`).
+        default: Option<Option<String>>,
+    },
+}
+
+/// The arguments of a `topics` list this path answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListArgs {
+    /// `first`, written in the query; `None` when not given or `null` (the default size).
+    pub first: Option<i64>,
+    /// `after`.
+    pub after: Option<Text>,
+    /// `filter: { search }`.
+    pub search: Option<Text>,
+}
+
 /// One field of the root `Query` type.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Root {
@@ -69,6 +117,13 @@ pub enum Root {
         /// The slug argument.
         slug: Slug,
         /// The selected fields.
+        fields: Fields,
+    },
+    /// `topics(...)`: published topics by title, one page, with the connection's fields.
+    Topics {
+        /// The arguments.
+        args: ListArgs,
+        /// The selected fields of `TopicConnection`.
         fields: Fields,
     },
 }
@@ -129,6 +184,30 @@ pub fn compile(document: &ExecutableDocument, operation_name: Option<&str>) -> O
                     fields: object(&walk, &field.selection_set.node, "Topic", topic_field)?,
                 }
             }
+            "topics" => {
+                let mut args = ListArgs {
+                    first: None,
+                    after: None,
+                    search: None,
+                };
+                for (name, value) in &field.arguments {
+                    match name.node.as_str() {
+                        "first" => args.first = int_literal(&value.node)?,
+                        "after" => args.after = Some(text_argument(&walk, &value.node)?),
+                        "filter" => args.search = filter_argument(&walk, &value.node)?,
+                        _ => return None,
+                    }
+                }
+                Root::Topics {
+                    args,
+                    fields: object(
+                        &walk,
+                        &field.selection_set.node,
+                        "TopicConnection",
+                        connection_field,
+                    )?,
+                }
+            }
             _ => return None,
         };
         roots.push((key, root));
@@ -173,6 +252,63 @@ fn slug_argument(walk: &Walk<'_>, value: &Value) -> Option<Slug> {
                 name: name.to_string(),
                 default,
             })
+        }
+        _ => None,
+    }
+}
+
+/// `first` written in the query: an integer (`Some`), or `null` (`None`). A variable is
+/// refused (the outer `None`): the page size weighs in the query's complexity.
+fn int_literal(value: &Value) -> Option<Option<i64>> {
+    match value {
+        Value::Null => Some(None),
+        Value::Number(number) => Some(Some(number.as_i64()?)),
+        _ => None,
+    }
+}
+
+/// A nullable `String` argument: a string or `null` literal, or a variable declared
+/// `String` or `String!`.
+fn text_argument(walk: &Walk<'_>, value: &Value) -> Option<Text> {
+    match value {
+        Value::Null => Some(Text::Literal(None)),
+        Value::String(text) => Some(Text::Literal(Some(text.clone()))),
+        Value::Variable(name) => {
+            let definition = walk.variables.iter().find(|v| v.node.name.node == *name)?;
+            let ty = &definition.node.var_type.node;
+            if !matches!(&ty.base, BaseType::Named(named) if named.as_str() == "String") {
+                return None;
+            }
+            let default = match definition.node.default_value.as_ref().map(|v| &v.node) {
+                None => None,
+                Some(ConstValue::Null) => Some(None),
+                Some(ConstValue::String(text)) => Some(Some(text.clone())),
+                Some(_) => return None,
+            };
+            Some(Text::Variable {
+                name: name.to_string(),
+                required: !ty.nullable,
+                default,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `filter`: `null`, or an object literal whose only field is `search` (`Some(None)` when
+/// it filters nothing).
+fn filter_argument(walk: &Walk<'_>, value: &Value) -> Option<Option<Text>> {
+    match value {
+        Value::Null => Some(None),
+        Value::Object(fields) => {
+            let mut search = None;
+            for (name, value) in fields {
+                match name.as_str() {
+                    "search" => search = Some(text_argument(walk, value)?),
+                    _ => return None,
+                }
+            }
+            Some(search)
         }
         _ => None,
     }
@@ -267,6 +403,50 @@ fn collect<'a>(
 /// A leaf: a field without a selection set.
 fn leaf(selection: &SelectionSet, node: Node) -> Option<Node> {
     selection.items.is_empty().then_some(node)
+}
+
+/// The fields of `TopicConnection`.
+fn connection_field(name: &str, selection: &SelectionSet, walk: &Walk<'_>) -> Option<Node> {
+    match name {
+        "__typename" => leaf(selection, Node::Const("TopicConnection")),
+        "totalCount" => leaf(selection, Node::TotalCount),
+        "edges" => Some(Node::Edges(object(
+            walk,
+            selection,
+            "TopicEdge",
+            edge_field,
+        )?)),
+        "pageInfo" => Some(Node::PageInfo(object(
+            walk,
+            selection,
+            "PageInfo",
+            page_info_field,
+        )?)),
+        _ => None,
+    }
+}
+
+/// The fields of `TopicEdge`.
+fn edge_field(name: &str, selection: &SelectionSet, walk: &Walk<'_>) -> Option<Node> {
+    match name {
+        "__typename" => leaf(selection, Node::Const("TopicEdge")),
+        "cursor" => leaf(selection, Node::Cursor),
+        "node" => Some(Node::Object(object(walk, selection, "Topic", topic_field)?)),
+        _ => None,
+    }
+}
+
+/// The fields of `PageInfo`.
+fn page_info_field(name: &str, selection: &SelectionSet, _: &Walk<'_>) -> Option<Node> {
+    let node = match name {
+        "__typename" => Node::Const("PageInfo"),
+        "hasNextPage" => Node::HasNextPage,
+        "hasPreviousPage" => Node::HasPreviousPage,
+        "startCursor" => Node::StartCursor,
+        "endCursor" => Node::EndCursor,
+        _ => return None,
+    };
+    leaf(selection, node)
 }
 
 /// The fields of `Topic` this path computes.
@@ -418,9 +598,58 @@ mod tests {
     }
 
     #[test]
+    fn topic_lists_compile_with_their_arguments() {
+        let plan = plan(
+            "query L($after: String, $q: String = \"micro\") { topics(first: 5, after: $after, \
+             filter: { search: $q }) { totalCount edges { cursor node { slug } } \
+             pageInfo { hasNextPage endCursor } } }",
+        )
+        .expect("compiles");
+        let Root::Topics { args, fields } = &plan.roots[0].1 else {
+            panic!("a list root");
+        };
+        assert_eq!(args.first, Some(5));
+        assert_eq!(
+            args.after,
+            Some(Text::Variable {
+                name: "after".to_owned(),
+                required: false,
+                default: None
+            })
+        );
+        assert_eq!(
+            args.search,
+            Some(Text::Variable {
+                name: "q".to_owned(),
+                required: false,
+                default: Some(Some("micro".to_owned()))
+            })
+        );
+        let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["totalCount", "edges", "pageInfo"]);
+        let defaults = plan_of("{ topics { totalCount } }");
+        let Root::Topics { args, .. } = &defaults.roots[0].1 else {
+            panic!("a list root");
+        };
+        assert_eq!(
+            (args.first, &args.after, &args.search),
+            (None, &None, &None)
+        );
+    }
+
+    fn plan_of(query: &str) -> Plan {
+        plan(query).expect("compiles")
+    }
+
+    #[test]
     fn anything_else_is_left_to_the_general_executor() {
         for query in [
-            "{ topics { totalCount } }",
+            "query Q($n: Int) { topics(first: $n) { totalCount } }",
+            "{ topics(last: 2) { totalCount } }",
+            "{ topics(orderBy: { field: TITLE }) { totalCount } }",
+            "{ topics(filter: { condition: \"acne\" }) { totalCount } }",
+            "query Q($f: TopicFilter) { topics(filter: $f) { totalCount } }",
+            "{ topics { edges { node { publishedAt } } } }",
             "{ topic(slug: \"a\") { publishedAt } }",
             "{ topic(slug: \"a\") { title @include(if: true) } }",
             "{ topic(slug: \"a\") { title title } }",

@@ -8,7 +8,11 @@
 //! every other word of the statement comes from the plan's fixed names (response keys are
 //! GraphQL names: letters, digits and `_`).
 
+use sea_orm::DbBackend;
+
 use super::plan::{Fields, LinkKind, Node, Plan, Root};
+use crate::content::pagination::LABEL_CURSOR;
+use crate::content::query::search_condition;
 
 /// The SQL dialect of a statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,12 +23,58 @@ pub enum Dialect {
     Postgres,
 }
 
-/// The statement that answers `plan`; its parameters are the slugs of the plan's topic
-/// roots, in order.
-pub fn statement(plan: &Plan, dialect: Dialect) -> String {
+/// A value a statement binds, by what it is; `usize` is the index of its root field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Parameter {
+    /// A topic root's slug (text).
+    Slug(usize),
+    /// A list's full-text query (text, from [`crate::content::query::search_query`]).
+    Search(usize),
+    /// The title of a list's `after` cursor (text).
+    AfterTitle(usize),
+    /// The id of a list's `after` cursor (integer).
+    AfterId(usize),
+    /// A list's page size (integer).
+    First(usize),
+}
+
+/// What a list's argument values change in its statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ListShape {
+    /// An `after` cursor was given.
+    pub after: bool,
+    /// How the list is searched.
+    pub search: SearchShape,
+}
+
+/// How a list is searched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum SearchShape {
+    /// Not searched.
+    #[default]
+    None,
+    /// By a full-text query.
+    Match,
+    /// By a text without words, which finds nothing.
+    Nothing,
+}
+
+/// A statement and the values it binds, in placeholder order.
+#[derive(Debug)]
+pub struct Statement {
+    /// The SQL text.
+    pub sql: String,
+    /// What each placeholder binds.
+    pub parameters: Vec<Parameter>,
+}
+
+/// The statement that answers `plan`, each list root shaped by `shapes` (by root index;
+/// other roots' entries are ignored).
+pub fn statement(plan: &Plan, dialect: Dialect, shapes: &[ListShape]) -> Statement {
     let mut writer = Writer {
         dialect,
-        parameters: 0,
+        parameters: Vec::new(),
+        list: None,
     };
     let mut answer = Concat::default();
     answer.literal("{\"data\":{");
@@ -36,18 +86,34 @@ pub fn statement(plan: &Plan, dialect: Dialect) -> String {
                 // A scalar subquery: null when no published topic has the slug.
                 let mut topic = Concat::default();
                 writer.object(&mut topic, fields);
-                let slug = writer.parameter();
+                let slug = writer.parameter(Parameter::Slug(index));
                 answer.sql(format!(
                     "COALESCE((SELECT {} FROM topics t WHERE t.slug = {slug} \
                      AND t.status = 'PUBLISHED'), 'null')",
                     topic.finish()
                 ));
             }
+            Root::Topics { fields, .. } => {
+                writer.list = Some(List {
+                    index,
+                    shape: shapes.get(index).copied().unwrap_or_default(),
+                });
+                writer.object(&mut answer, fields);
+                writer.list = None;
+            }
         }
     }
     answer.literal("}}");
-    format!("SELECT {} AS data", answer.finish())
+    Statement {
+        sql: format!("SELECT {} AS data", answer.finish()),
+        parameters: writer.parameters,
+    }
 }
+
+/// The byte that opens and closes a cursor's JSON in a statement's answer, which
+/// [`super::cursors`] replaces by its opaque (base64) form. The databases escape every
+/// control character inside JSON strings, so it cannot come from content.
+pub const CURSOR_MARK: u8 = 1;
 
 /// Arguments of one `concat()` at most (PostgreSQL takes 100; SQLite, built with its
 /// default limits, 127 or more); longer ones are nested.
@@ -119,20 +185,122 @@ fn join(mut arguments: Vec<String>) -> String {
     }
 }
 
-/// Writes the expressions of one statement, numbering its parameters in text order.
+/// The list root being written.
+#[derive(Debug, Clone, Copy)]
+struct List {
+    index: usize,
+    shape: ListShape,
+}
+
+/// The order of every list: title, then id (the general executor's default).
+const LIST_ORDER: &str = "ORDER BY t.title, t.id";
+
+/// Writes the expressions of one statement, collecting its parameters in text order.
 struct Writer {
     dialect: Dialect,
-    parameters: usize,
+    parameters: Vec<Parameter>,
+    /// The list whose connection is being written.
+    list: Option<List>,
 }
 
 impl Writer {
-    /// The next parameter's placeholder.
-    fn parameter(&mut self) -> String {
-        self.parameters += 1;
+    /// The placeholder of the next parameter, which binds `parameter`.
+    fn parameter(&mut self, parameter: Parameter) -> String {
+        self.parameters.push(parameter);
         match self.dialect {
             Dialect::Sqlite => "?".to_owned(),
-            Dialect::Postgres => format!("${}", self.parameters),
+            Dialect::Postgres => format!("${}", self.parameters.len()),
         }
+    }
+
+    /// The list being written; a list's fields only occur inside one (see `plan`).
+    fn list(&self) -> List {
+        self.list.unwrap_or(List {
+            index: 0,
+            shape: ListShape::default(),
+        })
+    }
+
+    /// The rows of the whole list (`t`): published and matching its search.
+    fn base(&mut self, list: List) -> String {
+        let mut condition = "t.status = 'PUBLISHED'".to_owned();
+        match list.shape.search {
+            SearchShape::None => {}
+            SearchShape::Nothing => condition.push_str(" AND 1 = 0"),
+            SearchShape::Match => {
+                let backend = match self.dialect {
+                    Dialect::Sqlite => DbBackend::Sqlite,
+                    Dialect::Postgres => DbBackend::Postgres,
+                };
+                let placeholder = self.parameter(Parameter::Search(list.index));
+                condition.push_str(" AND ");
+                condition.push_str(&search_condition("topics", "t", backend, &placeholder));
+            }
+        }
+        condition
+    }
+
+    /// The rows after the list's `after` cursor in (title, id) order.
+    fn after(&mut self, list: List) -> String {
+        let title = self.parameter(Parameter::AfterTitle(list.index));
+        let same_title = self.parameter(Parameter::AfterTitle(list.index));
+        let id = self.parameter(Parameter::AfterId(list.index));
+        format!("(t.title > {title} OR (t.title = {same_title} AND t.id > {id}))")
+    }
+
+    /// The rows the page starts from: the list's, after the cursor.
+    fn seek(&mut self, list: List) -> String {
+        let base = self.base(list);
+        if list.shape.after {
+            let after = self.after(list);
+            format!("{base} AND {after}")
+        } else {
+            base
+        }
+    }
+
+    /// The page's rows with `columns`, in list order.
+    fn page(&mut self, list: List, columns: &str) -> String {
+        let seek = self.seek(list);
+        let first = self.parameter(Parameter::First(list.index));
+        format!("SELECT {columns} FROM topics t WHERE {seek} {LIST_ORDER} LIMIT {first}")
+    }
+
+    /// An edge's cursor, the row being `row`, as a JSON string of the cursor's JSON
+    /// between two [`CURSOR_MARK`]s.
+    fn cursor(&self, text: &mut Concat, row: &str) {
+        let mark = match self.dialect {
+            Dialect::Sqlite => format!("char({CURSOR_MARK})"),
+            Dialect::Postgres => format!("chr({CURSOR_MARK})"),
+        };
+        let (before_title, before_id, end) = LABEL_CURSOR;
+        text.literal("\"");
+        text.sql(mark.clone());
+        text.literal(before_title);
+        text.sql(self.quoted(&format!("{row}.title")));
+        text.literal(before_id);
+        text.sql(format!("CAST({row}.id AS TEXT)"));
+        text.literal(end);
+        text.sql(mark);
+        text.literal("\"");
+    }
+
+    /// The cursor of the page's first (`last: false`) or last row, or `null`.
+    fn page_cursor(&mut self, last: bool) -> String {
+        let list = self.list();
+        let page = self.page(list, "t.title, t.id");
+        let mut cursor = Concat::default();
+        self.cursor(&mut cursor, "p");
+        let direction = if last { " DESC" } else { "" };
+        format!(
+            "COALESCE((SELECT {} FROM ({page}) p ORDER BY p.title{direction}, p.id{direction} LIMIT 1), 'null')",
+            cursor.finish()
+        )
+    }
+
+    /// `true` or `false` as JSON, from an SQL condition.
+    fn boolean(condition: &str) -> String {
+        format!("CASE WHEN {condition} THEN 'true' ELSE 'false' END")
     }
 
     /// An object of `fields` (nested objects of the same row flattened into the same
@@ -169,6 +337,64 @@ impl Writer {
             Node::Links(kind, fields) => {
                 let links = self.links(*kind, fields);
                 text.sql(links);
+            }
+            Node::Cursor => self.cursor(text, "t"),
+            Node::TotalCount => {
+                let base = self.base(self.list());
+                text.sql(format!(
+                    "(SELECT CAST(count(*) AS TEXT) FROM topics t WHERE {base})"
+                ));
+            }
+            Node::Edges(fields) => {
+                let mut edge = Concat::default();
+                self.object(&mut edge, fields);
+                let edge = edge.finish();
+                let list = self.list();
+                text.sql(match self.dialect {
+                    // The page's order is the subquery's (see `links`).
+                    Dialect::Sqlite => {
+                        let page = self.page(list, &format!("{edge} AS j"));
+                        format!(
+                            "(SELECT concat('[', COALESCE(group_concat(j, ','), ''), ']') FROM ({page}))"
+                        )
+                    }
+                    Dialect::Postgres => {
+                        let page = self.page(list, &format!("{edge} AS j, t.title, t.id"));
+                        format!(
+                            "(SELECT concat('[', COALESCE(string_agg(p.j, ',' ORDER BY p.title, p.id), ''), ']') FROM ({page}) p)"
+                        )
+                    }
+                });
+            }
+            Node::PageInfo(fields) => self.object(text, fields),
+            Node::HasNextPage => {
+                let list = self.list();
+                let seek = self.seek(list);
+                let first = self.parameter(Parameter::First(list.index));
+                text.sql(Self::boolean(&format!(
+                    "EXISTS (SELECT 1 FROM topics t WHERE {seek} {LIST_ORDER} LIMIT 1 OFFSET {first})"
+                )));
+            }
+            Node::HasPreviousPage => {
+                let list = self.list();
+                if list.shape.after {
+                    // Any row of the list at or before the cursor.
+                    let base = self.base(list);
+                    let after = self.after(list);
+                    text.sql(Self::boolean(&format!(
+                        "EXISTS (SELECT 1 FROM topics t WHERE {base} AND NOT {after})"
+                    )));
+                } else {
+                    text.literal("false");
+                }
+            }
+            Node::StartCursor => {
+                let cursor = self.page_cursor(false);
+                text.sql(cursor);
+            }
+            Node::EndCursor => {
+                let cursor = self.page_cursor(true);
+                text.sql(cursor);
             }
         }
     }
@@ -222,8 +448,18 @@ fn document_columns(fields: &Fields) -> Vec<&'static str> {
                     }
                 }
                 Node::Object(fields) => collect(fields, into),
-                // A nested list reads documents of its own.
-                Node::Links(..) | Node::Const(_) => {}
+                // A nested list reads documents of its own; the rest are not columns of
+                // a link's document.
+                Node::Links(..)
+                | Node::Const(_)
+                | Node::Cursor
+                | Node::TotalCount
+                | Node::Edges(_)
+                | Node::PageInfo(_)
+                | Node::HasNextPage
+                | Node::HasPreviousPage
+                | Node::StartCursor
+                | Node::EndCursor => {}
             }
         }
     }
@@ -247,7 +483,7 @@ mod tests {
             "{ a: topic(slug: \"x\") { title conditions { node { name } } } \
              b: topic(slug: \"y\") { id } __typename }",
         );
-        let sqlite = statement(&plan, Dialect::Sqlite);
+        let sqlite = statement(&plan, Dialect::Sqlite, &[]).sql;
         assert_eq!(sqlite.matches('?').count(), 2, "{sqlite}");
         assert!(
             !sqlite.contains("\"x\"") && !sqlite.contains("'x'"),
@@ -261,7 +497,7 @@ mod tests {
             sqlite.ends_with(", ',\"__typename\":\"Query\"}}') AS data"),
             "{sqlite}"
         );
-        let postgres = statement(&plan, Dialect::Postgres);
+        let postgres = statement(&plan, Dialect::Postgres, &[]).sql;
         assert!(
             postgres.contains("$1") && postgres.contains("$2"),
             "{postgres}"
