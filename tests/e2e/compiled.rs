@@ -526,6 +526,18 @@ on_both_databases! {
         let data = same_on_both_paths(&server, &admin, literal, json!({})).await;
         assert_eq!(data["topics"]["edges"][0]["node"]["title"], "Zz last");
 
+        // Several roots, each with its own arguments, bound in their order.
+        let several = "query Several($q: String, $slug: String!, $after: String) { \
+            a: topics(first: 1, filter: { search: $q }) { totalCount edges { node { slug } } } \
+            page: topic(slug: $slug) { title } \
+            b: topics(first: 2, after: $after) { edges { cursor node { slug } } pageInfo { hasPreviousPage } } }";
+        let variables = json!({ "q": "zz", "slug": "eclat", "after": listing["topics"]["edges"][0]["cursor"] });
+        let data = same_on_both_paths(&server, &admin, several, variables).await;
+        assert_eq!((data["a"]["totalCount"].clone(), slugs(&data["a"])), (json!(1), vec!["zz".to_owned()]), "{data}");
+        assert_eq!(data["page"]["title"], "Éclat 日本 😀");
+        assert_eq!(slugs(&data["b"]), all[1..3].to_vec(), "{data}");
+        assert_eq!(data["b"]["pageInfo"]["hasPreviousPage"], true);
+
         // Page sizes: none, null and zero.
         let empty = same_on_both_paths(&server, &admin,
             "{ topics(first: 0) { totalCount edges { cursor } pageInfo { hasNextPage startCursor endCursor } } }", json!({})).await;
