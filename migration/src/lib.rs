@@ -14,6 +14,7 @@ mod m20261125_000006_search;
 mod m20261125_000007_list_indexes;
 mod m20261125_000008_pg_search_column;
 mod m20261202_000009_rendered_html;
+mod m20261202_000010_document_counts;
 
 pub use m20261125_000008_pg_search_column::SEARCH_COLUMN;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_list_indexes::Migration),
             Box::new(m20261125_000008_pg_search_column::Migration),
             Box::new(m20261202_000009_rendered_html::Migration),
+            Box::new(m20261202_000010_document_counts::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ mod bad_input;
 mod caching;
 mod cli;
 mod compiled;
+mod counts;
 mod database;
 mod dataloaders;
 mod durability;

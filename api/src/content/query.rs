@@ -3,8 +3,8 @@
 use entity::{ContentStatus, condition, side_effect, topic, topic_condition, topic_side_effect};
 use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query, SelectStatement};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, DbBackend, Order, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select, Value,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, Order, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Select, Value,
 };
 
 use super::Visibility;
@@ -264,13 +264,58 @@ async fn any_row<E: Document>(
     Ok(row.is_some())
 }
 
-/// A page of `base` (already filtered) in `ordering`.
+/// How a list's `totalCount` is found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Total {
+    /// Not asked for.
+    None,
+    /// By counting the filtered rows.
+    Rows,
+    /// The list is every document of these statuses: from `document_counts`, which
+    /// triggers keep exact (migration `m20261202_000010_document_counts`).
+    Statuses(Vec<ContentStatus>),
+}
+
+/// How many documents of type `E` have one of `statuses`, from `document_counts`.
+async fn counted<E: Document>(
+    db: &DatabaseConnection,
+    statuses: &[ContentStatus],
+) -> ApiResult<u64> {
+    if statuses.is_empty() {
+        return Ok(0);
+    }
+    let backend = db.get_database_backend();
+    let placeholder = |i: usize| match backend {
+        DbBackend::Postgres => format!("${i}"),
+        _ => "?".to_owned(),
+    };
+    let list = (2..statuses.len() + 2)
+        .map(placeholder)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM document_counts \
+         WHERE table_name = {} AND status IN ({list})",
+        placeholder(1)
+    );
+    let mut values = vec![Value::from(E::default().table_name().to_owned())];
+    values.extend(statuses.iter().map(|s| s.to_value().into()));
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?;
+    let n = row.map(|row| row.try_get::<i64>("", "n")).transpose()?;
+    Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))
+}
+
+/// A page of `base` (already filtered) in `ordering`, with its `total`.
 pub async fn paginate<E: Document>(
     db: &DatabaseConnection,
     base: Select<E>,
     ordering: Ordering,
     args: &PageArgs,
-    with_total: bool,
+    total: Total,
 ) -> ApiResult<Page<E::Model>> {
     let PageRequest {
         forward,
@@ -326,10 +371,10 @@ pub async fn paginate<E: Document>(
             has_more || beyond_cursor(&after, true).await?,
         )
     };
-    let total_count = if with_total {
-        Some(base.count(db).await?)
-    } else {
-        None
+    let total_count = match total {
+        Total::None => None,
+        Total::Rows => Some(base.count(db).await?),
+        Total::Statuses(statuses) => Some(counted::<E>(db, &statuses).await?),
     };
     let edges = rows
         .into_iter()

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object};
 use entity::{condition, side_effect, topic};
-use sea_orm::{ColumnTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, Iterable, QueryFilter, Select};
 
 use super::connection::{ConditionConnection, PageInfo, SideEffectConnection, TopicConnection};
 use super::context::request;
@@ -17,7 +17,7 @@ use crate::content::Visibility;
 use crate::content::document::{Document, SortField};
 use crate::content::edit::{self, drafts_visibility};
 use crate::content::pagination::{MAX_PAGE_SIZE, Ordering, Page, PageArgs};
-use crate::content::query::{self, LinkSide};
+use crate::content::query::{self, LinkSide, Total};
 use crate::content::validate;
 use crate::errors::{ApiError, ApiResult};
 
@@ -119,23 +119,36 @@ fn status_filter(
     Ok((visibility, Some(statuses)))
 }
 
-/// One page of the documents of type `E` visible under `visibility`, narrowed by `narrow`.
+/// One page of the documents of type `E` visible under `visibility`, narrowed by `narrow`
+/// (`narrowed`: it filters by more than status, so the total counts rows).
 async fn page<E: Document>(
     ctx: &Context<'_>,
     visibility: Visibility,
     statuses: Option<Vec<entity::ContentStatus>>,
-    narrow: impl FnOnce(Select<E>) -> ApiResult<Select<E>>,
+    (narrow, narrowed): (impl FnOnce(Select<E>) -> ApiResult<Select<E>>, bool),
     ordering: Ordering,
     args: PageArgs,
 ) -> ApiResult<Page<E::Model>> {
     let (_, db) = request(ctx)?;
     let mut select = query::visible::<E>(E::find(), visibility);
+    let total = if !ctx.look_ahead().field("totalCount").exists() {
+        Total::None
+    } else if narrowed {
+        Total::Rows
+    } else {
+        // Without a status filter a list shows published documents only, to everybody.
+        let counted = match (&statuses, visibility) {
+            (Some(statuses), _) => statuses.clone(),
+            (None, Visibility::PublishedOnly) => vec![entity::ContentStatus::Published],
+            (None, Visibility::All) => entity::ContentStatus::iter().collect(),
+        };
+        Total::Statuses(counted)
+    };
     if let Some(statuses) = statuses {
         select = select.filter(E::STATUS.is_in(statuses));
     }
     let select = narrow(select)?;
-    let with_total = ctx.look_ahead().field("totalCount").exists();
-    query::paginate::<E>(db, select, ordering, &args, with_total).await
+    query::paginate::<E>(db, select, ordering, &args, total).await
 }
 
 /// A page of conditions or side effects.
@@ -159,8 +172,17 @@ async fn named_page<E: Document>(
         }
         Ok(select)
     };
+    let narrowed = filter.search.is_some() || filter.topic.is_some();
     let ordering = ordering(order_by.map(|o| (o.field.into(), o.direction)));
-    let page = page::<E>(ctx, visibility, statuses, narrow, ordering, args).await?;
+    let page = page::<E>(
+        ctx,
+        visibility,
+        statuses,
+        (narrow, narrowed),
+        ordering,
+        args,
+    )
+    .await?;
     Ok((page, visibility))
 }
 
@@ -268,9 +290,19 @@ impl QueryRoot {
             }
             Ok(select)
         };
+        let narrowed =
+            filter.search.is_some() || filter.condition.is_some() || filter.side_effect.is_some();
         let ordering = ordering(order_by.map(|o| (o.field.into(), o.direction)));
         let args = page_args(first, after, last, before);
-        let page = page::<topic::Entity>(ctx, visibility, statuses, narrow, ordering, args).await?;
+        let page = page::<topic::Entity>(
+            ctx,
+            visibility,
+            statuses,
+            (narrow, narrowed),
+            ordering,
+            args,
+        )
+        .await?;
         Ok(TopicConnection::from_page(page, |model| Topic {
             model,
             visibility,

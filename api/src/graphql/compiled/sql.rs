@@ -340,10 +340,17 @@ impl Writer {
             }
             Node::Cursor => self.cursor(text, "t"),
             Node::TotalCount => {
-                let base = self.base(self.list());
-                text.sql(format!(
-                    "(SELECT CAST(count(*) AS TEXT) FROM topics t WHERE {base})"
-                ));
+                let list = self.list();
+                text.sql(if list.shape.search == SearchShape::None {
+                    // Every published topic: the count the triggers keep (see
+                    // `content::query::Total`).
+                    "(SELECT CAST(n AS TEXT) FROM document_counts \
+                     WHERE table_name = 'topics' AND status = 'PUBLISHED')"
+                        .to_owned()
+                } else {
+                    let base = self.base(list);
+                    format!("(SELECT CAST(count(*) AS TEXT) FROM topics t WHERE {base})")
+                });
             }
             Node::Edges(fields) => {
                 let mut edge = Concat::default();
