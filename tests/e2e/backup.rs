@@ -230,5 +230,8 @@ on_both_databases! {
         assert_eq!(none["topics"]["totalCount"], 0, "{none}");
         let all = server.query(search, json!({ "q": "how" })).await;
         assert_eq!(all["topics"]["totalCount"], 1000, "{all}");
+        // The import kept the per-status counts that unfiltered lists read.
+        let listed = server.query("{ topics(first: 1) { totalCount } conditions { totalCount } }", json!({})).await;
+        assert_eq!(listed, json!({ "topics": { "totalCount": 1000 }, "conditions": { "totalCount": 0 } }));
     }
 }
