@@ -9,7 +9,10 @@
 //! tables (an import's `INSERT` of 200 rows updates each count once, not 200 times in one
 //! transaction) and updates the counts of one statement in the order of their statuses, so
 //! two transactions that change statuses the other way round wait for each other instead
-//! of deadlocking. A save that leaves the status alone updates no count.
+//! of deadlocking. A save that leaves the status alone updates no count. The one write
+//! that changes statuses in several tables (publishing a topic with its unpublished links)
+//! changes the topic's first, so such writes queue on the topics' counts before they take
+//! any other; a new write of that kind must keep to the same order.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DbBackend;
