@@ -1,7 +1,7 @@
 //! Lookups and filtered, ordered, paginated lists of documents.
 
 use entity::{ContentStatus, condition, side_effect, topic, topic_condition, topic_side_effect};
-use sea_orm::sea_query::{Expr, ExprTrait, IntoIden, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, IntoIden, Query, SelectStatement};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, Order, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, Select, Value,
@@ -281,29 +281,20 @@ async fn counted<E: Document>(
     db: &DatabaseConnection,
     statuses: &[ContentStatus],
 ) -> ApiResult<u64> {
-    if statuses.is_empty() {
-        return Ok(0);
-    }
-    let backend = db.get_database_backend();
-    let placeholder = |i: usize| match backend {
-        DbBackend::Postgres => format!("${i}"),
-        _ => "?".to_owned(),
-    };
-    let list = (2..statuses.len() + 2)
-        .map(placeholder)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS n FROM document_counts \
-         WHERE table_name = {} AND status IN ({list})",
-        placeholder(1)
+    let n = || Expr::col(Alias::new("n"));
+    // PostgreSQL sums a BIGINT into a NUMERIC: back to BIGINT, which both databases read.
+    let total = Func::cast_as(
+        Func::coalesce([Expr::from(Func::sum(n())), Expr::val(0)]),
+        Alias::new("BIGINT"),
     );
-    let mut values = vec![Value::from(E::default().table_name().to_owned())];
-    values.extend(statuses.iter().map(|s| s.to_value().into()));
+    let query = Query::select()
+        .expr_as(total, Alias::new("n"))
+        .from(Alias::new("document_counts"))
+        .and_where(Expr::col(Alias::new("table_name")).eq(E::default().table_name()))
+        .and_where(Expr::col(Alias::new("status")).is_in(statuses.iter().map(|s| s.to_value())))
+        .to_owned();
     let row = db
-        .query_one_raw(sea_orm::Statement::from_sql_and_values(
-            backend, sql, values,
-        ))
+        .query_one_raw(db.get_database_backend().build(&query))
         .await?;
     let n = row.map(|row| row.try_get::<i64>("", "n")).transpose()?;
     Ok(u64::try_from(n.unwrap_or(0)).unwrap_or(0))

@@ -120,35 +120,36 @@ fn status_filter(
 }
 
 /// One page of the documents of type `E` visible under `visibility`, narrowed by `narrow`
-/// (`narrowed`: it filters by more than status, so the total counts rows).
+/// (which says whether it filtered by more than status: then the total counts rows), in
+/// the order asked for.
 async fn page<E: Document>(
     ctx: &Context<'_>,
     visibility: Visibility,
     statuses: Option<Vec<entity::ContentStatus>>,
-    (narrow, narrowed): (impl FnOnce(Select<E>) -> ApiResult<Select<E>>, bool),
-    ordering: Ordering,
+    narrow: impl FnOnce(Select<E>) -> ApiResult<(Select<E>, bool)>,
+    order: Option<(SortField, OrderDirection)>,
     args: PageArgs,
 ) -> ApiResult<Page<E::Model>> {
     let (_, db) = request(ctx)?;
     let mut select = query::visible::<E>(E::find(), visibility);
+    // Without a status filter a list shows published documents only, to everybody.
+    let listed = match (&statuses, visibility) {
+        (Some(statuses), _) => statuses.clone(),
+        (None, Visibility::PublishedOnly) => vec![entity::ContentStatus::Published],
+        (None, Visibility::All) => entity::ContentStatus::iter().collect(),
+    };
+    if let Some(statuses) = statuses {
+        select = select.filter(E::STATUS.is_in(statuses));
+    }
+    let (select, narrowed) = narrow(select)?;
     let total = if !ctx.look_ahead().field("totalCount").exists() {
         Total::None
     } else if narrowed {
         Total::Rows
     } else {
-        // Without a status filter a list shows published documents only, to everybody.
-        let counted = match (&statuses, visibility) {
-            (Some(statuses), _) => statuses.clone(),
-            (None, Visibility::PublishedOnly) => vec![entity::ContentStatus::Published],
-            (None, Visibility::All) => entity::ContentStatus::iter().collect(),
-        };
-        Total::Statuses(counted)
+        Total::Statuses(listed)
     };
-    if let Some(statuses) = statuses {
-        select = select.filter(E::STATUS.is_in(statuses));
-    }
-    let select = narrow(select)?;
-    query::paginate::<E>(db, select, ordering, &args, total).await
+    query::paginate::<E>(db, select, ordering(order), &args, total).await
 }
 
 /// A page of conditions or side effects.
@@ -163,26 +164,20 @@ async fn named_page<E: Document>(
     let (visibility, statuses) = status_filter(ctx, filter.status)?;
     let backend = request(ctx)?.1.get_database_backend();
     let narrow = |mut select: Select<E>| {
+        let mut narrowed = false;
         if let Some(text) = filter.search.as_deref() {
             select = query::search::<E>(select, text, backend)?;
+            narrowed = true;
         }
         if let Some(slug) = filter.topic.as_deref() {
             validate::max_chars(slug, "filter.topic", validate::MAX_SLUG)?;
             select = query::linked_to::<E>(select, &link, slug, visibility);
+            narrowed = true;
         }
-        Ok(select)
+        Ok((select, narrowed))
     };
-    let narrowed = filter.search.is_some() || filter.topic.is_some();
-    let ordering = ordering(order_by.map(|o| (o.field.into(), o.direction)));
-    let page = page::<E>(
-        ctx,
-        visibility,
-        statuses,
-        (narrow, narrowed),
-        ordering,
-        args,
-    )
-    .await?;
+    let order = order_by.map(|o| (o.field.into(), o.direction));
+    let page = page::<E>(ctx, visibility, statuses, narrow, order, args).await?;
     Ok((page, visibility))
 }
 
@@ -275,34 +270,28 @@ impl QueryRoot {
         let (visibility, statuses) = status_filter(ctx, filter.status)?;
         let backend = request(ctx)?.1.get_database_backend();
         let narrow = |mut select: Select<topic::Entity>| {
+            let mut narrowed = false;
             if let Some(text) = filter.search.as_deref() {
                 select = query::search::<topic::Entity>(select, text, backend)?;
+                narrowed = true;
             }
             if let Some(slug) = filter.condition.as_deref() {
                 validate::max_chars(slug, "filter.condition", validate::MAX_SLUG)?;
                 let link = LinkSide::topic_to_condition();
                 select = query::linked_to::<topic::Entity>(select, &link, slug, visibility);
+                narrowed = true;
             }
             if let Some(slug) = filter.side_effect.as_deref() {
                 validate::max_chars(slug, "filter.sideEffect", validate::MAX_SLUG)?;
                 let link = LinkSide::topic_to_side_effect();
                 select = query::linked_to::<topic::Entity>(select, &link, slug, visibility);
+                narrowed = true;
             }
-            Ok(select)
+            Ok((select, narrowed))
         };
-        let narrowed =
-            filter.search.is_some() || filter.condition.is_some() || filter.side_effect.is_some();
-        let ordering = ordering(order_by.map(|o| (o.field.into(), o.direction)));
+        let order = order_by.map(|o| (o.field.into(), o.direction));
         let args = page_args(first, after, last, before);
-        let page = page::<topic::Entity>(
-            ctx,
-            visibility,
-            statuses,
-            (narrow, narrowed),
-            ordering,
-            args,
-        )
-        .await?;
+        let page = page::<topic::Entity>(ctx, visibility, statuses, narrow, order, args).await?;
         Ok(TopicConnection::from_page(page, |model| Topic {
             model,
             visibility,

@@ -45,7 +45,7 @@ use crate::content::query::search_query;
 use crate::content::validate::MAX_SLUG;
 use crate::metrics::Metrics;
 use inline::{InlineReader, Param, WriteGuard, Writes};
-use plan::{ListArgs, Plan, Root, Slug, Text};
+use plan::{ListArgs, Plan, Root, Text};
 use sql::{CURSOR_MARK, Dialect, ListShape, Parameter, SearchShape, Statement};
 
 /// Query texts longer than this are not compiled (the parsed-document cache keeps no
@@ -57,24 +57,33 @@ const MAX_TEXT_BYTES: usize = crate::http::documents::MAX_TEXT_BYTES;
 /// reads then never wait for each other on an LRU's order).
 const TEXTS_KEPT: usize = 128;
 
-/// How many statements of one compiled query are kept (lists change their statement
-/// with the presence of `after` and `search`).
+/// How many statements of one compiled query are kept besides its plain one (lists change
+/// their statement with the presence of `after` and `search`).
 const STATEMENTS_KEPT: usize = 16;
 
-/// A compiled query: its plan and the statements that answer it on this node's database,
-/// one per shape of its lists' arguments.
+/// A compiled query: its plan and the statements that answer it on this node's database:
+/// one written when it was learnt, for lists without `after` and `search` (a topic page's
+/// only one), and others written on first use for each other shape of its lists' arguments.
 #[derive(Debug)]
 pub struct Compiled {
     plan: Plan,
     dialect: Dialect,
-    statements: RwLock<HashMap<Vec<ListShape>, Arc<Statement>>>,
+    plain: Arc<Statement>,
+    shaped: RwLock<HashMap<Vec<ListShape>, Arc<Statement>>>,
 }
 
 impl Compiled {
-    /// The statement for these list shapes, written on first use.
-    fn statement(&self, shapes: Vec<ListShape>) -> Arc<Statement> {
+    /// The statement for the roots' `values`.
+    fn statement(&self, values: &[Values]) -> Arc<Statement> {
+        if values
+            .iter()
+            .all(|values| values.shape() == ListShape::default())
+        {
+            return self.plain.clone();
+        }
+        let shapes: Vec<ListShape> = values.iter().map(Values::shape).collect();
         if let Some(found) = self
-            .statements
+            .shaped
             .read()
             .ok()
             .and_then(|statements| statements.get(&shapes).cloned())
@@ -82,7 +91,7 @@ impl Compiled {
             return found;
         }
         let statement = Arc::new(sql::statement(&self.plan, self.dialect, &shapes));
-        if let Ok(mut statements) = self.statements.write() {
+        if let Ok(mut statements) = self.shaped.write() {
             if statements.len() >= STATEMENTS_KEPT {
                 statements.clear();
             }
@@ -92,19 +101,45 @@ impl Compiled {
     }
 }
 
+/// A list's `search` for one request.
+enum Search {
+    /// Not searched.
+    None,
+    /// By this full-text query.
+    Match(String),
+    /// By a text without words: nothing matches.
+    Nothing,
+}
+
 /// A root field's argument values for one request.
 enum Values {
     /// Nothing to bind (`__typename`).
     None,
     /// A topic's slug.
     Slug(String),
-    /// A list's arguments.
+    /// A list's arguments: page size, `after` cursor's title and id, search.
     List {
         first: i64,
         after: Option<(String, i64)>,
-        search: Option<String>,
-        shape: ListShape,
+        search: Search,
     },
+}
+
+impl Values {
+    /// What these values change in the statement.
+    fn shape(&self) -> ListShape {
+        match self {
+            Values::List { after, search, .. } => ListShape {
+                after: after.is_some(),
+                search: match search {
+                    Search::None => SearchShape::None,
+                    Search::Match(_) => SearchShape::Match,
+                    Search::Nothing => SearchShape::Nothing,
+                },
+            },
+            _ => ListShape::default(),
+        }
+    }
 }
 
 /// The compiled read path of one node: each query text's verdict (a compiled query, or
@@ -185,9 +220,10 @@ impl CompiledReads {
                 _ => Dialect::Sqlite,
             };
             Arc::new(Compiled {
+                plain: Arc::new(sql::statement(&plan, dialect, &[])),
                 plan,
                 dialect,
-                statements: RwLock::new(HashMap::new()),
+                shaped: RwLock::new(HashMap::new()),
             })
         });
         texts.insert(text.to_owned(), compiled);
@@ -214,14 +250,7 @@ impl CompiledReads {
             .iter()
             .map(|(_, root)| self.values(root, variables))
             .collect::<Option<Vec<Values>>>()?;
-        let shapes = values
-            .iter()
-            .map(|values| match values {
-                Values::List { shape, .. } => *shape,
-                _ => ListShape::default(),
-            })
-            .collect();
-        let statement = compiled.statement(shapes);
+        let statement = compiled.statement(&values);
         let parameters = statement
             .parameters
             .iter()
@@ -278,14 +307,8 @@ impl CompiledReads {
         match root {
             Root::Typename => Some(Values::None),
             Root::Topic { slug, .. } => {
-                let slug = match slug {
-                    Slug::Literal(text) => text.clone(),
-                    Slug::Variable { name, default } => match variables.and_then(|v| v.get(name)) {
-                        Some(Value::String(text)) => text.clone(),
-                        None => default.clone()?,
-                        Some(_) => return None,
-                    },
-                };
+                // Missing or null, the general executor refuses it.
+                let slug = text(slug, variables)??;
                 // The general executor refuses a longer slug with BAD_USER_INPUT.
                 (slug.chars().count() <= MAX_SLUG).then_some(Values::Slug(slug))
             }
@@ -317,22 +340,18 @@ impl CompiledReads {
                 },
             },
         };
-        let (search, shape) = match args.search.as_ref().map(|search| text(search, variables)) {
-            None => (None, SearchShape::None),
+        let search = match args.search.as_ref().map(|search| text(search, variables)) {
+            None => Search::None,
             Some(search) => match search? {
-                None => (None, SearchShape::None),
+                None => Search::None,
                 Some(words) => match search_query(&words, self.backend).ok()? {
-                    Some(query) => (Some(query), SearchShape::Match),
-                    None => (None, SearchShape::Nothing),
+                    Some(query) => Search::Match(query),
+                    None => Search::Nothing,
                 },
             },
         };
         Some(Values::List {
             first,
-            shape: ListShape {
-                after: after.is_some(),
-                search: shape,
-            },
             after,
             search,
         })
@@ -377,7 +396,10 @@ fn bind(parameter: Parameter, values: &[Values]) -> Option<Param> {
             Some(Values::Slug(slug)) => Param::Text(slug.clone()),
             _ => return None,
         },
-        Parameter::Search(index) => Param::Text(list(index)?.2.clone()?),
+        Parameter::Search(index) => match list(index)?.2 {
+            Search::Match(query) => Param::Text(query.clone()),
+            Search::None | Search::Nothing => return None,
+        },
         Parameter::AfterTitle(index) => Param::Text(list(index)?.1.as_ref()?.0.clone()),
         Parameter::AfterId(index) => Param::Int(list(index)?.1.as_ref()?.1),
         Parameter::First(index) => Param::Int(list(index)?.0),

@@ -66,21 +66,8 @@ pub enum LinkKind {
     SideEffects,
 }
 
-/// Where a root field's `slug` comes from.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Slug {
-    /// Written in the query.
-    Literal(String),
-    /// A variable of the operation (declared `String` or `String!`), with its default.
-    Variable {
-        /// The variable's name.
-        name: String,
-        /// Its default value, when the declaration has one.
-        default: Option<String>,
-    },
-}
-
-/// Where a nullable `String` argument of a list comes from.
+/// Where a nullable `String` argument (a topic's `slug`, a list's `after` or `search`)
+/// comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Text {
     /// Written in the query (`None`: `null`).
@@ -114,8 +101,8 @@ pub enum Root {
     Typename,
     /// `topic(slug: ...)` with its selection.
     Topic {
-        /// The slug argument.
-        slug: Slug,
+        /// The slug argument (a `null` one leaves the request to the general executor).
+        slug: Text,
         /// The selected fields.
         fields: Fields,
     },
@@ -173,7 +160,7 @@ pub fn compile(document: &ExecutableDocument, operation_name: Option<&str>) -> O
                 let mut slug = None;
                 for (name, value) in &field.arguments {
                     match name.node.as_str() {
-                        "slug" => slug = Some(slug_argument(&walk, &value.node)?),
+                        "slug" => slug = Some(text_argument(&walk, &value.node)?),
                         // `preview: false` is the default; anything else is for editors.
                         "preview" if value.node == Value::Boolean(false) => {}
                         _ => return None,
@@ -226,33 +213,6 @@ fn single_operation(document: &ExecutableDocument) -> Option<&OperationDefinitio
     let mut operations = document.operations.iter();
     match (operations.next(), operations.next()) {
         (Some((_, operation)), None) => Some(&operation.node),
-        _ => None,
-    }
-}
-
-/// A `slug` argument: a string literal, or a variable declared `String` or `String!`.
-fn slug_argument(walk: &Walk<'_>, value: &Value) -> Option<Slug> {
-    match value {
-        Value::String(slug) => Some(Slug::Literal(slug.clone())),
-        Value::Variable(name) => {
-            let definition = walk.variables.iter().find(|v| v.node.name.node == *name)?;
-            let named_string = matches!(
-                &definition.node.var_type.node.base,
-                BaseType::Named(ty) if ty.as_str() == "String"
-            );
-            if !named_string {
-                return None;
-            }
-            let default = match definition.node.default_value.as_ref().map(|v| &v.node) {
-                None => None,
-                Some(ConstValue::String(text)) => Some(text.clone()),
-                Some(_) => return None,
-            };
-            Some(Slug::Variable {
-                name: name.to_string(),
-                default,
-            })
-        }
         _ => None,
     }
 }
@@ -574,8 +534,9 @@ mod tests {
         assert_eq!(key, "topic");
         assert_eq!(
             *slug,
-            Slug::Variable {
+            Text::Variable {
                 name: "slug".to_owned(),
+                required: true,
                 default: None
             }
         );
