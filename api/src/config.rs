@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 
 use crate::graphql::QueryLimits;
+use crate::graphql::nesting::MAX_NESTING;
 use crate::http::client::TrustedProxies;
 
 /// The embedded default: a SQLite file in the working directory, created on first start.
@@ -37,6 +38,16 @@ pub enum ConfigError {
     Zero {
         /// The setting.
         name: &'static str,
+    },
+    /// A limit is above the most it may be.
+    #[error("{name} must be at most {max} (got {got})")]
+    TooLarge {
+        /// The setting.
+        name: &'static str,
+        /// Its largest value.
+        max: usize,
+        /// Given value.
+        got: usize,
     },
     /// A list setting has an entry that does not parse.
     #[error("invalid {name} entry {value:?}: {expected}")]
@@ -322,6 +333,10 @@ pub struct LimitArgs {
     /// Deepest field nesting a query may have.
     #[arg(long, env = "DERMIS_MAX_QUERY_DEPTH", default_value_t = QueryLimits::default().max_depth)]
     pub max_query_depth: usize,
+    /// Deepest nesting of brackets (selection sets, arguments, list and object values,
+    /// list types) a query document may have; checked before it is parsed.
+    #[arg(long, env = "DERMIS_MAX_NESTING", default_value_t = QueryLimits::default().max_nesting)]
+    pub max_nesting: usize,
     /// Largest weighted query complexity (a connection counts its page size times its
     /// selection, other lists 10 times).
     #[arg(long, env = "DERMIS_MAX_QUERY_COMPLEXITY", default_value_t = QueryLimits::default().max_complexity)]
@@ -344,8 +359,16 @@ pub struct LimitArgs {
 }
 
 impl LimitArgs {
-    /// Validates the limits: each must be at least 1.
+    /// Validates the limits: each must be at least 1, and the nesting at most
+    /// [`MAX_NESTING`].
     pub fn settings(&self) -> Result<QueryLimits, ConfigError> {
+        let at_most = |name: &'static str, max: usize, got: usize| {
+            if got > max {
+                Err(ConfigError::TooLarge { name, max, got })
+            } else {
+                Ok(got)
+            }
+        };
         let positive = |name: &'static str, value: usize| {
             if value == 0 {
                 Err(ConfigError::Zero { name })
@@ -355,6 +378,11 @@ impl LimitArgs {
         };
         Ok(QueryLimits {
             max_depth: positive("DERMIS_MAX_QUERY_DEPTH", self.max_query_depth)?,
+            max_nesting: at_most(
+                "DERMIS_MAX_NESTING",
+                MAX_NESTING,
+                positive("DERMIS_MAX_NESTING", self.max_nesting)?,
+            )?,
             max_complexity: positive("DERMIS_MAX_QUERY_COMPLEXITY", self.max_query_complexity)?,
             max_aliases: positive("DERMIS_MAX_ALIASES", self.max_aliases)?,
             max_root_fields: positive("DERMIS_MAX_ROOT_FIELDS", self.max_root_fields)?,

@@ -17,6 +17,7 @@ mod errors;
 mod guards;
 mod http;
 mod limits;
+mod nesting;
 mod observability;
 mod read_api;
 mod sample_content;

@@ -1,9 +1,9 @@
 //! Query limits: what a request may cost, checked before any database work.
 //!
 //! Three stages, cheapest first:
-//! 1. [`QueryLimits::inspect`] on the raw request: document and variables size, then a
-//!    lexical nesting scan (so a 10 000-deep document never reaches the recursive parser),
-//!    then the parse, then the shape of the operation with every fragment expanded once
+//! 1. [`QueryLimits::inspect`] on the raw request: document and variables size, then the
+//!    parse behind [`nesting::parse`]'s guards (so a deeply nested document never reaches
+//!    the recursive parser, nor leaves it), then the shape of the operation with every fragment expanded once
 //!    (memoised, so a "fragment bomb" costs linear time): depth, aliases, root fields,
 //!    number of fields, fragment cycles, introspection.
 //! 2. The weighted complexity that validation computes with the schema: connections cost
@@ -27,6 +27,7 @@ use async_graphql::parser::types::{
 use async_graphql::{ErrorExtensionValues, Name, ServerError, ValidationResult};
 use serde_json::{Map, Value};
 
+use super::nesting::{self, MAX_BRACKETS};
 use crate::content::pagination::DEFAULT_PAGE_SIZE;
 
 /// The assumed length of a list without pagination (a topic's conditions, say) when
@@ -54,6 +55,9 @@ pub fn list_cost(child_complexity: usize) -> usize {
 pub struct QueryLimits {
     /// Deepest field nesting, counting the root field as 1.
     pub max_depth: usize,
+    /// Deepest nesting of brackets (selection sets, argument lists, list and object
+    /// values, list types), checked before the document is parsed.
+    pub max_nesting: usize,
     /// Largest weighted complexity.
     pub max_complexity: usize,
     /// Most aliased fields in the operation, fragments expanded.
@@ -72,6 +76,7 @@ impl Default for QueryLimits {
     fn default() -> Self {
         Self {
             max_depth: 15,
+            max_nesting: 32,
             max_complexity: 20_000,
             max_aliases: 30,
             max_root_fields: 20,
@@ -87,6 +92,10 @@ impl Default for QueryLimits {
 pub enum Limit {
     /// Field nesting.
     Depth,
+    /// Bracket nesting of the document text.
+    Nesting,
+    /// Opening brackets in the document text.
+    Brackets,
     /// Weighted complexity.
     Complexity,
     /// Aliased fields.
@@ -102,7 +111,8 @@ pub enum Limit {
 impl Limit {
     fn code(self) -> &'static str {
         match self {
-            Self::Depth => "QUERY_TOO_DEEP",
+            Self::Depth | Self::Nesting => "QUERY_TOO_DEEP",
+            Self::Brackets => "QUERY_TOO_LARGE",
             Self::Complexity => "QUERY_TOO_COMPLEX",
             Self::Aliases => "TOO_MANY_ALIASES",
             Self::RootFields => "TOO_MANY_ROOT_FIELDS",
@@ -114,6 +124,8 @@ impl Limit {
     fn describe(self) -> &'static str {
         match self {
             Self::Depth => "the query nests fields deeper than",
+            Self::Nesting => "the query nests brackets ({ }, [ ], ( )) deeper than",
+            Self::Brackets => "the query document holds more opening brackets than",
             Self::Complexity => "the query's complexity is over",
             Self::Aliases => "the query uses more aliases than",
             Self::RootFields => "the query selects more root fields than",
@@ -175,15 +187,22 @@ impl QueryRefused {
 pub type Inspected = Result<ExecutableDocument, Vec<ServerError>>;
 
 impl QueryLimits {
-    fn over(&self, limit: Limit, actual: usize) -> Result<(), QueryRefused> {
-        let max = match limit {
+    /// The configured maximum of `limit`.
+    fn max(&self, limit: Limit) -> usize {
+        match limit {
             Limit::Depth => self.max_depth,
+            Limit::Nesting => self.max_nesting,
+            Limit::Brackets => MAX_BRACKETS,
             Limit::Complexity => self.max_complexity,
             Limit::Aliases => self.max_aliases,
             Limit::RootFields => self.max_root_fields,
             Limit::DocumentBytes => self.max_document_bytes,
             Limit::VariablesBytes => self.max_variables_bytes,
-        };
+        }
+    }
+
+    fn over(&self, limit: Limit, actual: usize) -> Result<(), QueryRefused> {
+        let max = self.max(limit);
         if actual > max {
             Err(QueryRefused::OverLimit { limit, max, actual })
         } else {
@@ -202,22 +221,22 @@ impl QueryLimits {
         let refused = |error: QueryRefused| vec![error.into_server_error()];
         self.over(Limit::DocumentBytes, query.len())
             .map_err(refused)?;
-        // Each level of fields opens one selection set; arguments and values may open a few
-        // more. Anything far deeper than the limit is refused before the recursive parser.
-        let nesting = bracket_depth(query);
-        if nesting > self.max_depth.saturating_add(10) {
-            return Err(refused(QueryRefused::OverLimit {
-                limit: Limit::Depth,
-                max: self.max_depth,
-                actual: nesting,
-            }));
-        }
-        let document = async_graphql::parser::parse_query(query).map_err(|error| {
-            let mut error = ServerError::from(error);
-            let mut extensions = ErrorExtensionValues::default();
-            extensions.set("code", "GRAPHQL_PARSE_FAILED");
-            error.extensions = Some(extensions);
-            vec![error]
+        let document = nesting::parse(query, self.max_nesting).map_err(|refusal| {
+            let (limit, actual) = match refusal {
+                nesting::Refusal::TooDeep(actual) => (Limit::Nesting, actual),
+                nesting::Refusal::TooManyBrackets(actual) => (Limit::Brackets, actual),
+                nesting::Refusal::Syntax(mut error) => {
+                    let mut extensions = ErrorExtensionValues::default();
+                    extensions.set("code", "GRAPHQL_PARSE_FAILED");
+                    error.extensions = Some(extensions);
+                    return vec![error];
+                }
+            };
+            refused(QueryRefused::OverLimit {
+                limit,
+                max: self.max(limit),
+                actual,
+            })
         })?;
         self.check(&document, variables, operation_name)?;
         Ok(document)
@@ -332,42 +351,6 @@ pub fn select_operation<'a>(
             }
         }
     }
-}
-
-/// The deepest nesting of `{`, `(` and `[` outside strings and comments.
-fn bracket_depth(query: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut chars = query.chars();
-    let mut in_string = false;
-    while let Some(c) = chars.next() {
-        if in_string {
-            match c {
-                '\\' => {
-                    chars.next();
-                }
-                '"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_string = true,
-            '#' => {
-                for c in chars.by_ref() {
-                    if c == '\n' || c == '\r' {
-                        break;
-                    }
-                }
-            }
-            '{' | '(' | '[' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            '}' | ')' | ']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
 }
 
 /// Refuses `@skip(if: "yes")` and the like: `if` must be a Boolean literal or a variable.
@@ -544,12 +527,6 @@ mod tests {
                     .map(|code| code.to_string())
                     .unwrap_or_default()
             })
-    }
-
-    #[test]
-    fn brackets_in_strings_and_comments_do_not_count() {
-        assert_eq!(bracket_depth(r#"{ a(x: "{{{{[[[") # {{{{"#), 2);
-        assert_eq!(bracket_depth(r#"{ a(x: "\"{{") }"#), 2);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod enums;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
+pub mod nesting;
 pub mod query;
 pub mod types;
 

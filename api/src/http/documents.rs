@@ -85,7 +85,10 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Arc<ExecutableDocument> {
-        Arc::new(async_graphql::parser::parse_query(text).expect("a valid document"))
+        Arc::new(
+            crate::graphql::nesting::parse(text, crate::graphql::nesting::MAX_NESTING)
+                .expect("a valid document"),
+        )
     }
 
     #[test]

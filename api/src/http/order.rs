@@ -132,13 +132,14 @@ fn collect<'a>(
 
 #[cfg(test)]
 mod tests {
-    use async_graphql::parser::parse_query;
     use async_graphql::parser::types::DocumentOperations;
+
+    use crate::graphql::nesting::{MAX_NESTING, parse};
 
     use super::*;
 
     fn restored(query: &str, answer: serde_json::Value) -> String {
-        let document = parse_query(query).expect("valid");
+        let document = parse(query, MAX_NESTING).expect("valid");
         let DocumentOperations::Single(operation) = &document.operations else {
             panic!("one operation");
         };

@@ -517,7 +517,8 @@ mod tests {
     use super::*;
 
     fn plan(query: &str) -> Option<Plan> {
-        let document = async_graphql::parser::parse_query(query).expect("valid syntax");
+        let document = crate::graphql::nesting::parse(query, crate::graphql::nesting::MAX_NESTING)
+            .expect("valid syntax");
         compile(&document, None)
     }
 

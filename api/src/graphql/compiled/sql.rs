@@ -480,7 +480,8 @@ mod tests {
     use super::*;
 
     fn plan(query: &str) -> Plan {
-        let document = async_graphql::parser::parse_query(query).expect("valid syntax");
+        let document = crate::graphql::nesting::parse(query, crate::graphql::nesting::MAX_NESTING)
+            .expect("valid syntax");
         super::super::plan::compile(&document, None).expect("compiles")
     }
 
