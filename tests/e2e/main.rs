@@ -23,6 +23,7 @@ mod read_api;
 mod sample_content;
 mod schema_contract;
 mod shutdown;
+mod throttle;
 mod traffic;
 mod visibility;
 

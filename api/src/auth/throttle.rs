@@ -1,13 +1,26 @@
-//! Login throttle: failures are recorded per account and per client address in the
-//! database (so every node counts the same), and a key over its limit within the window
-//! is refused with `RATE_LIMITED` before any password is checked.
+//! The throttle of password checks (login, and the current password of `changePassword`).
+//!
+//! Every attempt is counted per account and per client address in the database (so every
+//! node counts the same), and it is counted *before* its password is checked: an attempt
+//! first reserves a place under each of its keys, atomically, and only an attempt that got
+//! every place reaches argon2. A wrong password leaves its places as failures; a right one
+//! gives them back. So a burst of concurrent guesses gets at most the limit's number of
+//! password checks, on any number of nodes, and the right password sent inside the burst
+//! is refused with the rest.
+//!
+//! Atomic means: the count and the insert of one key happen under one lock. On SQLite the
+//! conditional insert is one writing statement, and SQLite takes its write lock before the
+//! statement reads; on PostgreSQL the transaction first takes an advisory lock per key (in
+//! one order, so two attempts never wait on each other crosswise).
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use entity::login_failure;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 
 use crate::content::now;
@@ -24,78 +37,158 @@ pub struct ThrottleSettings {
     pub window: Duration,
 }
 
-/// The throttle keys of a login attempt.
-pub fn keys(email: &str, client: Option<&str>) -> Vec<(String, bool)> {
-    let mut keys = vec![(format!("account:{email}"), true)];
-    if let Some(client) = client {
-        keys.push((format!("client:{client}"), false));
+/// The advisory-lock namespace of throttle keys on PostgreSQL (its two-number form, which
+/// never meets the migrations' one-number lock).
+const LOCK_NAMESPACE: i32 = 0x7468; // "th"
+
+/// What an attempt is counted under.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key {
+    /// Logins to one account, by its (normalised) email.
+    Account(String),
+    /// `changePassword` of one user, by id.
+    PasswordChange(i32),
+    /// Attempts from one client: an IPv4 address, or an IPv6 /64 (see
+    /// [`crate::http::client::group`]).
+    Client(IpAddr),
+}
+
+impl Key {
+    /// The key as stored in `login_failures.key`.
+    fn text(&self) -> String {
+        match self {
+            Self::Account(email) => format!("account:{email}"),
+            Self::PasswordChange(user) => format!("password:{user}"),
+            Self::Client(address) => format!("client:{address}"),
+        }
     }
-    keys
+
+    fn limit(&self, settings: &ThrottleSettings) -> u64 {
+        match self {
+            Self::Account(_) | Self::PasswordChange(_) => settings.per_account,
+            Self::Client(_) => settings.per_client,
+        }
+    }
+}
+
+/// The places an attempt holds, until it ends: [`Reservation::failed`] keeps them as
+/// failures, [`Reservation::succeeded`] gives them back.
+#[derive(Debug)]
+#[must_use = "an attempt ends as failed or succeeded"]
+pub struct Reservation {
+    ids: Vec<i32>,
 }
 
 fn window(settings: &ThrottleSettings) -> chrono::Duration {
     chrono::Duration::from_std(settings.window).unwrap_or(chrono::Duration::hours(1))
 }
 
-/// Refuses when any key has reached its limit within the window.
-pub async fn check(
+/// Reserves a place for one attempt under every key, or refuses with `RATE_LIMITED`
+/// (and reserves nothing) when a key has no place left within the window.
+pub async fn reserve(
     db: &DatabaseConnection,
     settings: &ThrottleSettings,
-    keys: &[(String, bool)],
-) -> ApiResult<()> {
-    let since = now() - window(settings);
-    for (key, is_account) in keys {
-        let limit = if *is_account {
-            settings.per_account
-        } else {
-            settings.per_client
-        };
-        let recent = login_failure::Entity::find()
-            .filter(login_failure::Column::Key.eq(key.as_str()))
-            .filter(login_failure::Column::At.gte(since));
-        if recent.clone().count(db).await? >= limit {
-            let oldest = recent
-                .order_by_asc(login_failure::Column::At)
-                .one(db)
-                .await?
-                .map_or(since, |failure| failure.at);
-            let retry_after = (oldest + window(settings) - now()).num_seconds().max(1);
-            return Err(ApiError::RateLimited {
-                retry_after_secs: u64::try_from(retry_after).unwrap_or(1),
-            });
+    keys: &[Key],
+) -> ApiResult<Reservation> {
+    let mut keys = keys.to_vec();
+    keys.sort();
+    keys.dedup();
+    let at = now();
+    let since = at - window(settings);
+    let txn = db.begin().await?;
+    let backend = txn.get_database_backend();
+    if backend == DbBackend::Postgres {
+        for key in &keys {
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                [LOCK_NAMESPACE.into(), key.text().into()],
+            ))
+            .await?;
         }
     }
-    Ok(())
+    let mut ids = Vec::with_capacity(keys.len());
+    for key in &keys {
+        let text = key.text();
+        login_failure::Entity::delete_many()
+            .filter(login_failure::Column::Key.eq(text.as_str()))
+            .filter(login_failure::Column::At.lt(since))
+            .exec(&txn)
+            .await?;
+        let recent = Query::select()
+            .expr(Expr::col(login_failure::Column::Id).count())
+            .from(login_failure::Entity)
+            .and_where(login_failure::Column::Key.eq(text.as_str()))
+            .and_where(login_failure::Column::At.gte(since))
+            .to_owned();
+        let place = Query::insert()
+            .into_table(login_failure::Entity)
+            .columns([login_failure::Column::Key, login_failure::Column::At])
+            .select_from(
+                Query::select()
+                    .expr(Expr::val(text.as_str()))
+                    .expr(Expr::val(at))
+                    .and_where(
+                        Expr::SubQuery(None, Box::new(recent.into()))
+                            .lt(i64::try_from(key.limit(settings)).unwrap_or(i64::MAX)),
+                    )
+                    .to_owned(),
+            )
+            .map_err(|error| ApiError::Internal(error.to_string()))?
+            .returning_col(login_failure::Column::Id)
+            .to_owned();
+        let row = txn.query_one_raw(backend.build(&place)).await?;
+        match row.map(|row| row.try_get_by_index::<i32>(0)).transpose()? {
+            Some(id) => ids.push(id),
+            None => {
+                let retry_after = retry_after(&txn, settings, &text, since).await?;
+                txn.rollback().await?;
+                return Err(ApiError::RateLimited {
+                    retry_after_secs: retry_after,
+                });
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(Reservation { ids })
 }
 
-/// Records a failure under every key and forgets failures older than the window.
-pub async fn record_failure(
-    db: &DatabaseConnection,
+/// Seconds until the oldest failure of a full key leaves the window.
+async fn retry_after(
+    db: &impl ConnectionTrait,
     settings: &ThrottleSettings,
-    keys: &[(String, bool)],
-) -> ApiResult<()> {
-    let at = now();
-    for (key, _) in keys {
+    key: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) -> ApiResult<u64> {
+    let oldest = login_failure::Entity::find()
+        .filter(login_failure::Column::Key.eq(key))
+        .filter(login_failure::Column::At.gte(since))
+        .order_by_asc(login_failure::Column::At)
+        .one(db)
+        .await?
+        .map_or(since, |failure| failure.at);
+    let seconds = Ord::max((oldest + window(settings) - now()).num_seconds(), 1);
+    Ok(u64::try_from(seconds).unwrap_or(1))
+}
+
+impl Reservation {
+    /// The password was wrong: the places stay, as failures.
+    pub fn failed(self) {}
+
+    /// The password was right: the places are given back.
+    pub async fn succeeded(self, db: &DatabaseConnection) -> ApiResult<()> {
         login_failure::Entity::delete_many()
-            .filter(login_failure::Column::Key.eq(key.as_str()))
-            .filter(login_failure::Column::At.lt(at - window(settings)))
+            .filter(login_failure::Column::Id.is_in(self.ids))
             .exec(db)
             .await?;
-        login_failure::ActiveModel {
-            key: Set(key.clone()),
-            at: Set(at),
-            ..Default::default()
-        }
-        .insert(db)
-        .await?;
+        Ok(())
     }
-    Ok(())
 }
 
-/// Forgets an account's failures after a successful login.
-pub async fn clear_account(db: &DatabaseConnection, email: &str) -> ApiResult<()> {
+/// Forgets the failures under `key` (an account's, after it signed in).
+pub async fn clear(db: &DatabaseConnection, key: &Key) -> ApiResult<()> {
     login_failure::Entity::delete_many()
-        .filter(login_failure::Column::Key.eq(format!("account:{email}")))
+        .filter(login_failure::Column::Key.eq(key.text()))
         .exec(db)
         .await?;
     Ok(())

@@ -1,6 +1,8 @@
 //! Users: creation, changes, deactivation and passwords. Changing a password or
 //! deactivating a user bumps `token_version`, which ends every session at once.
 
+use std::net::IpAddr;
+
 use entity::{Role, user};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
@@ -8,7 +10,8 @@ use sea_orm::{
     QueryOrder, Set,
 };
 
-use super::{Auth, password, sessions, throttle};
+use super::throttle::{self, Key};
+use super::{Auth, password, sessions};
 use crate::content::now;
 use crate::errors::{ApiError, ApiResult};
 
@@ -211,16 +214,30 @@ pub async fn change_own_password(
     id: i32,
     current_password: String,
     new_password: String,
+    client: Option<IpAddr>,
 ) -> ApiResult<sessions::Issued> {
     let user = get(db, id).await?;
+    // Checked before the current password is: a refusal costs no argon2.
+    password::check_policy(&new_password, "input.newPassword")?;
+    let keys = throttle_keys(Key::PasswordChange(id), client);
+    let attempt = throttle::reserve(db, &auth.settings.throttle, &keys).await?;
     if !password::verify(current_password, user.password_hash).await? {
+        attempt.failed();
         return Err(ApiError::bad_input(
             "input.currentPassword",
             "the current password is not correct",
         ));
     }
+    attempt.succeeded(db).await?;
     let user = set_password(db, id, new_password, "input.newPassword").await?;
     sessions::start(db, auth, user).await
+}
+
+/// The throttle keys of an attempt: its own, and its client's when known.
+fn throttle_keys(key: Key, client: Option<IpAddr>) -> Vec<Key> {
+    std::iter::once(key)
+        .chain(client.map(Key::Client))
+        .collect()
 }
 
 /// Signs in: throttled per account and client address; the same answer, in about the same
@@ -230,13 +247,14 @@ pub async fn login(
     auth: &Auth,
     email: &str,
     password_attempt: String,
-    client: Option<&str>,
+    client: Option<IpAddr>,
 ) -> ApiResult<sessions::Issued> {
     // Something that is not an email address cannot be an account: saying so reveals
     // nothing, and keeps megabytes of "email" out of the throttle table.
     let email = normalize_email(email, "input.email")?;
-    let keys = throttle::keys(&email, client);
-    throttle::check(db, &auth.settings.throttle, &keys).await?;
+    let account = Key::Account(email.clone());
+    let keys = throttle_keys(account.clone(), client);
+    let attempt = throttle::reserve(db, &auth.settings.throttle, &keys).await?;
     let user = by_email(db, &email).await?.filter(|user| user.active);
     let hash = user.as_ref().map_or_else(
         || auth.dummy_hash.clone(),
@@ -244,10 +262,11 @@ pub async fn login(
     );
     let matches = password::verify(password_attempt, hash).await?;
     let Some(user) = user.filter(|_| matches) else {
-        throttle::record_failure(db, &auth.settings.throttle, &keys).await?;
+        attempt.failed();
         return Err(ApiError::Unauthenticated("wrong email or password".into()));
     };
-    throttle::clear_account(db, &email).await?;
+    attempt.succeeded(db).await?;
+    throttle::clear(db, &account).await?;
     let mut model: user::ActiveModel = user.into();
     model.last_login_at = Set(Some(now()));
     let user = model.update(db).await?;

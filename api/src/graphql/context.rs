@@ -1,5 +1,6 @@
 //! What a resolver knows about the request it serves.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,8 +17,8 @@ use crate::errors::{ApiError, ApiResult};
 pub struct RequestContext {
     /// The caller.
     pub viewer: Viewer,
-    /// The client's address (for the login throttle).
-    pub client: Option<String>,
+    /// The client's address as the login throttle counts it (an IPv6 client by its /64).
+    pub client: Option<IpAddr>,
     /// Batches link lookups of one request.
     pub links: DataLoader<LinkLoader>,
     /// Releases the batches when the request goes idle (see [`IdleSignal`]).
@@ -26,7 +27,7 @@ pub struct RequestContext {
 
 impl RequestContext {
     /// A context for one request.
-    pub fn new(db: DatabaseConnection, viewer: Viewer, client: Option<String>) -> Self {
+    pub fn new(db: DatabaseConnection, viewer: Viewer, client: Option<IpAddr>) -> Self {
         let idle = IdleSignal::new();
         Self {
             viewer,

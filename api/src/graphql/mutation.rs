@@ -101,14 +101,8 @@ impl AccountMutations {
         #[graphql(desc = "Credentials.")] input: LoginInput,
     ) -> ApiResult<AuthPayload> {
         let (request, db) = request(ctx)?;
-        let issued = users::login(
-            db,
-            auth(ctx)?,
-            &input.email,
-            input.password,
-            request.client.as_deref(),
-        )
-        .await?;
+        let issued =
+            users::login(db, auth(ctx)?, &input.email, input.password, request.client).await?;
         Ok(issued.into())
     }
 
@@ -173,6 +167,7 @@ impl AccountMutations {
             id,
             input.current_password,
             input.new_password,
+            request.client,
         )
         .await?;
         Ok(issued.into())

@@ -56,6 +56,23 @@ impl TrustedProxies {
     }
 }
 
+/// The address a client is counted under by the rate limit and the login throttle: IPv4
+/// as is, IPv6 by its /64 prefix (which one subscriber usually owns, and can change the
+/// rest of at will); an IPv4-mapped IPv6 address as the IPv4 address.
+pub fn group(client: IpAddr) -> IpAddr {
+    match client {
+        IpAddr::V4(_) => client,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::from(segments)
+            }
+        },
+    }
+}
+
 /// The client address of a request, as resolved by the request middleware.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
@@ -114,5 +131,16 @@ mod tests {
             ip("10.0.0.1")
         );
         assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+    }
+
+    #[test]
+    fn ipv6_clients_share_their_slash_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");
+        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
+        assert_eq!(group(a), group(b));
+        assert_ne!(group(a), group(c));
+        let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("ip");
+        assert_eq!(group(mapped), "192.0.2.1".parse::<IpAddr>().expect("ip"));
     }
 }

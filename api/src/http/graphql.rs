@@ -598,8 +598,8 @@ async fn execute(
             return tag(response, operation_name, Outcome::Ok);
         }
     }
-    let client = super::client::ClientAddr::of(req).map(|addr| addr.to_string());
-    let context = RequestContext::new(state.db.clone(), viewer, client.clone());
+    let client = super::client::ClientAddr::of(req).map(super::client::group);
+    let context = RequestContext::new(state.db.clone(), viewer, client);
     let mut response = run(&state.schema, &params, &document, context).await;
     if is_complexity_refusal(&response) {
         // Once more, on the schema whose refusal names the limit and the complexity.

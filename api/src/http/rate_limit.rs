@@ -23,7 +23,7 @@ use governor::{DefaultKeyedRateLimiter, Quota};
 use serde_json::json;
 
 use super::AppState;
-use super::client::ClientAddr;
+use super::client::{ClientAddr, group};
 use super::observe::OperationInfo;
 use crate::metrics::Outcome;
 
@@ -63,23 +63,8 @@ impl RateLimiter {
             self.limiter.shrink_to_fit();
         }
         self.limiter
-            .check_key(&key(client))
+            .check_key(&group(client))
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
-    }
-}
-
-/// The key a client is limited under: IPv4 as is, IPv6 by its /64 prefix.
-fn key(client: IpAddr) -> IpAddr {
-    match client {
-        IpAddr::V4(_) => client,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let mut segments = v6.segments();
-                segments[4..].fill(0);
-                IpAddr::from(segments)
-            }
-        },
     }
 }
 
@@ -120,17 +105,6 @@ pub async fn limit(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ipv6_clients_share_their_slash_64() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().expect("ip");
-        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().expect("ip");
-        let c: IpAddr = "2001:db8:1:3::1".parse().expect("ip");
-        assert_eq!(key(a), key(b));
-        assert_ne!(key(a), key(c));
-        let mapped: IpAddr = "::ffff:192.0.2.1".parse().expect("ip");
-        assert_eq!(key(mapped), "192.0.2.1".parse::<IpAddr>().expect("ip"));
-    }
 
     #[test]
     fn a_burst_passes_then_the_client_waits() {
