@@ -22,6 +22,7 @@ mod observability;
 mod read_api;
 mod sample_content;
 mod schema_contract;
+mod sessions;
 mod shutdown;
 mod throttle;
 mod traffic;

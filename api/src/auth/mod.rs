@@ -12,8 +12,9 @@ pub mod users;
 
 use std::time::Duration;
 
-use entity::Role;
-use sea_orm::{DatabaseConnection, EntityTrait};
+use entity::{Role, session, user};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::errors::{ApiError, ApiResult};
 pub use throttle::ThrottleSettings;
@@ -98,13 +99,26 @@ impl Auth {
         })
     }
 
-    /// The viewer a bearer token stands for: the token must be valid, the user active and
-    /// the token's `token_version` current.
+    /// The viewer a bearer token stands for: the token must be valid, the user active, the
+    /// token's `token_version` current and its session not ended (by logout, or reuse of a
+    /// rotated refresh token). Read from the database on every request, by one statement:
+    /// no node keeps a copy that a revocation on another node would first have to reach.
     pub async fn authenticate(&self, db: &DatabaseConnection, token: &str) -> ApiResult<Viewer> {
         let claims = self.keys.decode(token)?;
-        let user = crate::db::unique(entity::user::Entity::find_by_id(claims.user_id()?), db)
+        let user_id = claims.user_id()?;
+        let live_session = Query::select()
+            .expr(Expr::val(1))
+            .from(session::Entity)
+            .and_where(session::Column::FamilyId.eq(claims.sid.as_str()))
+            .and_where(session::Column::UserId.eq(user_id))
+            .and_where(session::Column::RevokedAt.is_null())
+            .to_owned();
+        let current = user::Entity::find_by_id(user_id)
+            .filter(user::Column::Active.eq(true))
+            .filter(user::Column::TokenVersion.eq(claims.tv))
+            .filter(Expr::exists(live_session));
+        let user = crate::db::unique(current, db)
             .await?
-            .filter(|user| user.active && user.token_version == claims.tv)
             .ok_or_else(|| ApiError::Unauthenticated("the access token was revoked".into()))?;
         Ok(Viewer::User {
             id: user.id,

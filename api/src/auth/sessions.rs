@@ -70,7 +70,7 @@ async fn issue<C: sea_orm::ConnectionTrait>(
     let refresh_expires_at = refresh_expiry(auth);
     session::ActiveModel {
         user_id: Set(user.id),
-        family_id: Set(family_id),
+        family_id: Set(family_id.clone()),
         token_hash: Set(token_hash(&refresh_token)),
         token_version: Set(user.token_version),
         created_at: Set(now()),
@@ -81,7 +81,9 @@ async fn issue<C: sea_orm::ConnectionTrait>(
     }
     .insert(conn)
     .await?;
-    let (access_token, access_expires_at) = auth.keys.issue(&user, auth.settings.access_ttl)?;
+    let (access_token, access_expires_at) =
+        auth.keys
+            .issue(&user, &family_id, auth.settings.access_ttl)?;
     Ok(Issued {
         access_token,
         access_expires_at,

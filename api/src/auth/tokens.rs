@@ -1,5 +1,6 @@
-//! Access tokens: HS256 JWTs carrying the user id, role and `token_version`. Any other
-//! algorithm (`none` included), another key, an expired or malformed token is refused.
+//! Access tokens: HS256 JWTs carrying the user id, role, `token_version` and the session
+//! they belong to. Any other algorithm (`none` included), another key, an expired or
+//! malformed token, or one without a session, is refused.
 
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ pub struct Claims {
     pub role: Role,
     /// The user's `token_version`; bumping it revokes every token at once.
     pub tv: i32,
+    /// The session (refresh-token family) the token was issued for: when it ends, so does
+    /// the token.
+    pub sid: String,
     /// Issued at (seconds since the epoch).
     pub iat: i64,
     /// Expires at (seconds since the epoch).
@@ -54,6 +58,7 @@ impl Keys {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 5;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        // `sid` is required too: a token from before sessions were named fails to decode.
         Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -61,14 +66,20 @@ impl Keys {
         }
     }
 
-    /// A signed access token for `user`, valid for `ttl`.
-    pub fn issue(&self, user: &user::Model, ttl: Duration) -> ApiResult<(String, DateTime<Utc>)> {
+    /// A signed access token for `user` in session `session`, valid for `ttl`.
+    pub fn issue(
+        &self,
+        user: &user::Model,
+        session: &str,
+        ttl: Duration,
+    ) -> ApiResult<(String, DateTime<Utc>)> {
         let issued = now();
         let expires = issued + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         let claims = Claims {
             sub: user.id.to_string(),
             role: user.role,
             tv: user.token_version,
+            sid: session.to_owned(),
             iat: issued.timestamp(),
             exp: expires.timestamp(),
         };
