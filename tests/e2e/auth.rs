@@ -154,22 +154,6 @@ on_both_databases! {
     }
 }
 
-/// Base64url without padding.
-fn b64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0u32, |acc, (i, b)| acc | (u32::from(*b) << (16 - 8 * i)));
-        for i in 0..=chunk.len() {
-            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
 on_both_databases! {
     async fn forged_expired_and_malformed_tokens_are_refused(backend) {
         let server = TestServer::on(backend)
@@ -188,9 +172,9 @@ on_both_databases! {
 
         let parts: Vec<&str> = admin.access.split('.').collect();
         assert_eq!(parts.len(), 3);
-        let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
-        let hs512 = format!("{}.{}.{}", b64(br#"{"alg":"HS512","typ":"JWT"}"#), parts[1], parts[2]);
-        let tampered = format!("{}.{}.{}", parts[0], b64(br#"{"sub":"1","role":"ADMIN","tv":0,"iat":1,"exp":99999999999}"#), parts[2]);
+        let none = format!("{}.{}.", dermis_tests::base64url(br#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+        let hs512 = format!("{}.{}.{}", dermis_tests::base64url(br#"{"alg":"HS512","typ":"JWT"}"#), parts[1], parts[2]);
+        let tampered = format!("{}.{}.{}", parts[0], dermis_tests::base64url(br#"{"sub":"1","role":"ADMIN","tv":0,"iat":1,"exp":99999999999}"#), parts[2]);
         for (label, token) in [("alg none", none), ("HS512", hs512), ("tampered", tampered), ("garbage", "abc.def.ghi".to_owned())] {
             let (status, code) = with_token(&server, &token, ME).await;
             assert_eq!((status, code.as_str()), (401, "UNAUTHENTICATED"), "{label}");

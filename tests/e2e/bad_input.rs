@@ -311,46 +311,27 @@ fn variants(ty: &Value, schema: &Introspection, depth: usize) -> Vec<(String, Va
 async fn every_argument(server: &TestServer, root: &str, session: &Session) -> usize {
     let schema = Introspection::load(server, root, Some(session)).await;
     let mut sent = 0;
-    for field in &schema.fields {
+    for (field, arg, given) in schema.arguments() {
         let name = field["name"].as_str().unwrap_or_default();
-        let args = field["args"].as_array().cloned().unwrap_or_default();
-        for arg in &args {
-            let arg_name = arg["name"].as_str().unwrap_or_default();
-            // The other required arguments get valid dummies.
-            let mut given: Vec<&str> = args
-                .iter()
-                .filter(|a| a["type"]["kind"] == "NON_NULL")
-                .filter_map(|a| a["name"].as_str())
-                .collect();
-            if !given.contains(&arg_name) {
-                given.push(arg_name);
-            }
-            let document = call_document(root, field, &given);
-            for (path, value) in variants(&arg["type"], &schema, 0) {
-                let mut variables = Map::new();
-                for other in &args {
-                    let other_name = other["name"].as_str().unwrap_or_default();
-                    if other_name != arg_name && given.contains(&other_name) {
-                        variables.insert(other_name.to_owned(), schema.dummy(&other["type"]));
-                    }
-                }
-                let shown: String = value.to_string().chars().take(120).collect();
-                variables.insert(arg_name.to_owned(), value);
-                let body = json!({ "query": document, "variables": variables });
-                let (status, answer) = send_raw(
-                    server,
-                    JSON,
-                    body.to_string().into_bytes(),
-                    Some(&session.access),
-                )
-                .await;
-                assert_refused(
-                    &format!("{name}({arg_name}{path} = {shown})"),
-                    status,
-                    &answer,
-                );
-                sent += 1;
-            }
+        let arg_name = arg["name"].as_str().unwrap_or_default();
+        let document = call_document(root, field, &given);
+        for (path, value) in variants(&arg["type"], &schema, 0) {
+            let shown: String = value.to_string().chars().take(120).collect();
+            let variables = schema.variables(field, &given, arg_name, value);
+            let body = json!({ "query": document, "variables": variables });
+            let (status, answer) = send_raw(
+                server,
+                JSON,
+                body.to_string().into_bytes(),
+                Some(&session.access),
+            )
+            .await;
+            assert_refused(
+                &format!("{name}({arg_name}{path} = {shown})"),
+                status,
+                &answer,
+            );
+            sent += 1;
         }
     }
     sent

@@ -16,6 +16,7 @@ mod editing;
 mod errors;
 mod guards;
 mod http;
+mod input;
 mod limits;
 mod nesting;
 mod observability;

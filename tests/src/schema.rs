@@ -47,6 +47,51 @@ impl Introspection {
         }
     }
 
+    /// Every argument of every root field: (field, argument, the arguments a call gives:
+    /// every required one, and this one).
+    pub fn arguments(&self) -> Vec<(&Value, &Value, Vec<&str>)> {
+        let mut out = Vec::new();
+        for field in &self.fields {
+            let args = field["args"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            for arg in args {
+                let name = arg["name"].as_str().unwrap_or_default();
+                let mut given: Vec<&str> = args
+                    .iter()
+                    .filter(|a| a["type"]["kind"] == "NON_NULL")
+                    .filter_map(|a| a["name"].as_str())
+                    .collect();
+                if !given.contains(&name) {
+                    given.push(name);
+                }
+                out.push((field, arg, given));
+            }
+        }
+        out
+    }
+
+    /// The variables of a call of `field` giving `given`: `value` for `arg`, valid dummies
+    /// for the others.
+    pub fn variables(
+        &self,
+        field: &Value,
+        given: &[&str],
+        arg: &str,
+        value: Value,
+    ) -> serde_json::Map<String, Value> {
+        let mut variables = serde_json::Map::new();
+        for other in field["args"].as_array().into_iter().flatten() {
+            let name = other["name"].as_str().unwrap_or_default();
+            if name != arg && given.contains(&name) {
+                variables.insert(name.to_owned(), self.dummy(&other["type"]));
+            }
+        }
+        variables.insert(arg.to_owned(), value);
+        variables
+    }
+
     /// The definition of a named type.
     pub fn named(&self, ty: &Value) -> &Value {
         &self.types[ty["name"].as_str().unwrap_or_default()]

@@ -169,7 +169,9 @@ impl Cursor {
             ));
         }
         let value = match (field, raw.s, raw.t) {
-            (SortField::Label, Some(text), None) => SortValue::Text(text),
+            // No stored title or name holds a NUL (input refuses it), and PostgreSQL
+            // cannot compare with one: such a cursor was made up.
+            (SortField::Label, Some(text), None) if !text.contains('\0') => SortValue::Text(text),
             (SortField::UpdatedAt | SortField::PublishedAt, None, Some(time)) => {
                 SortValue::Time(time)
             }

@@ -157,6 +157,9 @@ pub enum QueryRefused {
     /// `@skip`/`@include` with an `if` that is not a Boolean (async-graphql ignores it).
     #[error("the argument \"if\" of @{0} must be a Boolean or a variable")]
     ConditionNotBoolean(String),
+    /// A text argument holds U+0000 (see [`super::nul`]): where.
+    #[error("`{0}` may not contain the NUL character (U+0000)")]
+    NulCharacter(String),
 }
 
 impl QueryRefused {
@@ -166,6 +169,7 @@ impl QueryRefused {
             Self::OverLimit { limit, .. } => limit.code(),
             Self::IntrospectionDisabled => "INTROSPECTION_DISABLED",
             Self::FragmentCycle(_) | Self::ConditionNotBoolean(_) => "GRAPHQL_VALIDATION_FAILED",
+            Self::NulCharacter(_) => "BAD_USER_INPUT",
         }
     }
 
@@ -173,9 +177,13 @@ impl QueryRefused {
     pub fn into_server_error(self) -> ServerError {
         let mut extensions = ErrorExtensionValues::default();
         extensions.set("code", self.code());
-        if let Self::OverLimit { max, actual, .. } = &self {
-            extensions.set("limit", *max as u64);
-            extensions.set("actual", *actual as u64);
+        match &self {
+            Self::OverLimit { max, actual, .. } => {
+                extensions.set("limit", *max as u64);
+                extensions.set("actual", *actual as u64);
+            }
+            Self::NulCharacter(field) => extensions.set("field", field.as_str()),
+            _ => {}
         }
         let mut error = ServerError::new(self.to_string(), None);
         error.extensions = Some(extensions);
@@ -221,7 +229,7 @@ impl QueryLimits {
         let refused = |error: QueryRefused| vec![error.into_server_error()];
         self.over(Limit::DocumentBytes, query.len())
             .map_err(refused)?;
-        let document = nesting::parse(query, self.max_nesting).map_err(|refusal| {
+        let mut document = nesting::parse(query, self.max_nesting).map_err(|refusal| {
             let (limit, actual) = match refusal {
                 nesting::Refusal::TooDeep(actual) => (Limit::Nesting, actual),
                 nesting::Refusal::TooManyBrackets(actual) => (Limit::Brackets, actual),
@@ -238,6 +246,7 @@ impl QueryLimits {
                 actual,
             })
         })?;
+        super::typename::expose_directives(&mut document);
         self.check(&document, variables, operation_name)?;
         Ok(document)
     }
@@ -259,6 +268,9 @@ impl QueryLimits {
         if let Some(operation) = select_operation(document, operation_name) {
             self.check_shape(document, operation).map_err(refused)?;
             required_variables(operation, variables)?;
+            if let Some(field) = super::nul::find(document, operation, variables) {
+                return Err(refused(QueryRefused::NulCharacter(field)));
+            }
         }
         Ok(())
     }

@@ -9,7 +9,9 @@ pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod nesting;
+pub mod nul;
 pub mod query;
+pub mod typename;
 pub mod types;
 
 use std::sync::Arc;

@@ -111,10 +111,11 @@ fn status_filter(
     let mut statuses: Vec<entity::ContentStatus> = status.into_iter().map(Into::into).collect();
     statuses.sort_by_key(|s| *s as u8);
     statuses.dedup();
+    // Asking for published documents only shows what the public sees, links included,
+    // whoever asks: only a status beyond it opens drafts (to editors).
     let drafts = statuses
         .iter()
-        .any(|s| *s != entity::ContentStatus::Published)
-        || request.viewer.is_editor();
+        .any(|s| *s != entity::ContentStatus::Published);
     let visibility = drafts_visibility(drafts, request.viewer.is_editor())?;
     Ok((visibility, Some(statuses)))
 }

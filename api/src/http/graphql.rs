@@ -403,7 +403,7 @@ async fn viewer(
 
 /// The request errors of a refused document, as a response.
 fn refused(errors: &[ServerError], response_type: ResponseType) -> HttpResponse {
-    let errors = errors
+    let mut errors: Vec<Value> = errors
         .iter()
         .map(|e| {
             normalize_error(
@@ -412,6 +412,7 @@ fn refused(errors: &[ServerError], response_type: ResponseType) -> HttpResponse 
             )
         })
         .collect();
+    sort_errors(&mut errors);
     respond(None, errors, None, response_type)
 }
 
@@ -613,16 +614,22 @@ async fn execute(
     let request_error = !response.errors.is_empty()
         && response.data == async_graphql::Value::Null
         && response.errors.iter().all(|e| e.path.is_empty());
+    if response.errors.is_empty() && response.data == async_graphql::Value::Null {
+        // Every root field was skipped (`@include(if: false)`): async-graphql answers
+        // `null`, the spec (and graphql-js) an empty object.
+        response.data = async_graphql::Value::Object(Default::default());
+    }
     let default_code = if request_error {
         "GRAPHQL_VALIDATION_FAILED"
     } else {
         "INTERNAL_SERVER_ERROR"
     };
-    let errors: Vec<Value> = response
+    let mut errors: Vec<Value> = response
         .errors
         .iter()
         .map(|e| normalize_error(serde_json::to_value(e).unwrap_or(Value::Null), default_code))
         .collect();
+    sort_errors(&mut errors);
     if anonymous_read {
         state.metrics.record_anonymous_read(false);
         if !request_error {
@@ -817,6 +824,31 @@ fn answer(
             .content_type(response_type.content_type())
             .body(cached.body.clone())
     }
+}
+
+/// Puts errors in one order: by where they are in the document, then by path, then by
+/// message. async-graphql's validation reports in an order that varies between identical
+/// requests (its rules keep state in hash maps); equal requests must give equal bytes.
+fn sort_errors(errors: &mut [Value]) {
+    errors.sort_by_cached_key(|error| {
+        let locations: Vec<(u64, u64)> = error["locations"]
+            .as_array()
+            .map(|locations| {
+                locations
+                    .iter()
+                    .map(|l| {
+                        let at = |key: &str| l[key].as_u64().unwrap_or(0);
+                        (at("line"), at("column"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            locations,
+            error["path"].to_string(),
+            error["message"].as_str().unwrap_or_default().to_owned(),
+        )
+    });
 }
 
 /// How an executed request ended, from its (normalised) errors.

@@ -1,0 +1,166 @@
+//! Text arguments may not hold the NUL character (U+0000).
+//!
+//! PostgreSQL cannot store or compare it in text, SQLite can: without one rule for both, a
+//! slug, search, title or cursor with a NUL was answered normally on one database and with
+//! an internal error on the other. No text of Dermis has a use for it, so a request that
+//! carries one anywhere in its arguments (written in the document or sent as a variable) is
+//! refused before it runs, with `BAD_USER_INPUT` naming where.
+
+use std::collections::HashSet;
+
+use async_graphql::parser::Positioned;
+use async_graphql::parser::types::{
+    Directive, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
+};
+use async_graphql_value::{ConstValue, Value};
+use serde_json::{Map, Value as Json};
+
+/// Where the first NUL is in the arguments `operation` runs with: an argument's path
+/// (`input.title`, `filter.search`, `ids[2]`), or a variable's (the variable's name, then
+/// the path inside its value, as `input.title` for `$input`).
+pub fn find(
+    document: &ExecutableDocument,
+    operation: &OperationDefinition,
+    variables: Option<&Map<String, Json>>,
+) -> Option<String> {
+    if let Some(path) = variables.and_then(|variables| {
+        variables
+            .iter()
+            .find_map(|(name, value)| in_value(name, value))
+    }) {
+        return Some(path);
+    }
+    for definition in &operation.variable_definitions {
+        if let Some(default) = &definition.node.default_value
+            && let Some(path) = in_value(definition.node.name.node.as_str(), &default.node)
+        {
+            return Some(path);
+        }
+    }
+    let mut seen = HashSet::new();
+    let mut sets: Vec<&SelectionSet> = vec![&operation.selection_set.node];
+    let mut found = in_directives(&operation.directives);
+    while found.is_none()
+        && let Some(set) = sets.pop()
+    {
+        for selection in &set.items {
+            found = found.or_else(|| in_directives(selection.node.directives()));
+            match &selection.node {
+                Selection::Field(field) => {
+                    found = found.or_else(|| {
+                        field
+                            .node
+                            .arguments
+                            .iter()
+                            .find_map(|(name, value)| in_value(name.node.as_str(), &value.node))
+                    });
+                    sets.push(&field.node.selection_set.node);
+                }
+                Selection::InlineFragment(fragment) => {
+                    sets.push(&fragment.node.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.node.fragment_name.node;
+                    if seen.insert(name.as_str())
+                        && let Some(fragment) = document.fragments.get(name)
+                    {
+                        found = found.or_else(|| in_directives(&fragment.node.directives));
+                        sets.push(&fragment.node.selection_set.node);
+                    }
+                }
+            }
+        }
+    }
+    found
+}
+
+fn in_directives(directives: &[Positioned<Directive>]) -> Option<String> {
+    directives.iter().find_map(|directive| {
+        directive
+            .node
+            .arguments
+            .iter()
+            .find_map(|(name, value)| in_value(name.node.as_str(), &value.node))
+    })
+}
+
+/// One step of a path into a value.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A value as the search sees it: the three kinds of values a request's arguments come as
+/// (written in the document, a variable's default, a variable sent as JSON).
+enum Shape<'a, T> {
+    Text(&'a str),
+    List(&'a [T]),
+    Object(Box<dyn Iterator<Item = (&'a str, &'a T)> + 'a>),
+    Other,
+}
+
+trait Tree: Sized {
+    fn shape(&self) -> Shape<'_, Self>;
+}
+
+/// The three value types differ only in the name of their list variant.
+macro_rules! tree {
+    ($type:ty, $list:ident) => {
+        impl Tree for $type {
+            fn shape(&self) -> Shape<'_, Self> {
+                match self {
+                    Self::String(text) => Shape::Text(text),
+                    Self::$list(items) => Shape::List(items),
+                    Self::Object(fields) => {
+                        Shape::Object(Box::new(fields.iter().map(|(k, v)| (k.as_str(), v))))
+                    }
+                    _ => Shape::Other,
+                }
+            }
+        }
+    };
+}
+
+tree!(Value, List);
+tree!(ConstValue, List);
+tree!(Json, Array);
+
+/// The path of the first text holding a NUL in `value`, which `name` names.
+fn in_value<T: Tree>(name: &str, value: &T) -> Option<String> {
+    let mut steps = Vec::new();
+    if !holds_nul(value, &mut steps) {
+        return None;
+    }
+    let mut path = name.to_owned();
+    for step in steps.iter().rev() {
+        match step {
+            Step::Key(key) => {
+                path.push('.');
+                path.push_str(key);
+            }
+            Step::Index(i) => path.push_str(&format!("[{i}]")),
+        }
+    }
+    Some(path)
+}
+
+/// Whether `value` holds a NUL; if so, `steps` is the way to it, innermost first. The
+/// recursion is as deep as the value, which the nesting limit and JSON's own bound keep
+/// small.
+fn holds_nul<'a, T: Tree>(value: &'a T, steps: &mut Vec<Step<'a>>) -> bool {
+    let found = |step: Step<'a>, steps: &mut Vec<Step<'a>>| {
+        steps.push(step);
+        true
+    };
+    match value.shape() {
+        Shape::Text(text) => text.contains('\0'),
+        Shape::List(items) => items
+            .iter()
+            .enumerate()
+            .any(|(i, item)| holds_nul(item, steps) && found(Step::Index(i), steps)),
+        Shape::Object(mut fields) => {
+            fields.any(|(key, item)| holds_nul(item, steps) && found(Step::Key(key), steps))
+        }
+        Shape::Other => false,
+    }
+}
