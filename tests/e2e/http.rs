@@ -2,6 +2,7 @@
 
 use dermis_tests::{TestServer, header, on_both_databases};
 use serde_json::{Value, json};
+use sha2::Digest;
 
 on_both_databases! {
     async fn get_queries_and_refusals(backend) {
@@ -112,5 +113,59 @@ on_both_databases! {
         assert!(header(&response, "content-security-policy").contains("script-src 'self'"));
         assert!(response.text().await.unwrap_or_default().contains("Dermis admin"));
         assert_eq!(get("/admin/nope.js").await.expect("404").status().as_u16(), 404);
+    }
+}
+
+on_both_databases! {
+    async fn graphiql_is_served_whole_from_the_binary(backend) {
+        let server = TestServer::sample(backend).await;
+        let client = &server.client;
+        let page = client.get(server.url("/graphql")).header("accept", "text/html").send().await.expect("GET");
+        assert_eq!(page.status().as_u16(), 200);
+        let admin = client.get(server.url("/admin/")).send().await.expect("GET /admin/");
+        let policy = header(&page, "content-security-policy").to_owned();
+        assert_eq!(policy, header(&admin, "content-security-policy"), "the admin UI's policy");
+        assert!(policy.contains("script-src 'self';") && !policy.contains("unsafe"), "{policy}");
+        assert_eq!(header(&page, "x-frame-options"), "DENY");
+        let html = page.text().await.expect("HTML");
+
+        // Every script and stylesheet comes from this server, and is upstream's pinned
+        // build byte for byte (api/assets/graphiql/SHA256SUMS, written by its update script).
+        let pinned: Vec<(&str, &str)> = include_str!("../../api/assets/graphiql/SHA256SUMS")
+            .lines()
+            .filter_map(|line| line.split_once("  "))
+            .collect();
+        assert_eq!(pinned.len(), 4);
+        let referenced: Vec<&str> = html
+            .split(['"', '\''])
+            .filter(|part| part.ends_with(".js") || part.ends_with(".css"))
+            .collect();
+        assert!(referenced.len() >= 5, "{html}");
+        for path in &referenced {
+            assert!(path.starts_with("/graphiql/"), "{path} is not this server's");
+        }
+        for (sum, file) in &pinned {
+            let path = format!("/graphiql/{file}");
+            assert!(referenced.contains(&path.as_str()), "{path} is not used by the page");
+            let response = client.get(server.url(&path)).send().await.expect("GET asset");
+            assert_eq!(response.status().as_u16(), 200, "{path}");
+            let kind = if file.ends_with(".js") { "javascript" } else { "text/css" };
+            assert!(header(&response, "content-type").contains(kind), "{path}");
+            let etag = header(&response, "etag").to_owned();
+            let bytes = response.bytes().await.expect("bytes");
+            let digest: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(&digest, sum, "{path} is not the pinned build");
+            // A browser that has it gets 304.
+            let again = client.get(server.url(&path)).header("if-none-match", &etag).send().await.expect("GET");
+            assert_eq!(again.status().as_u16(), 304, "{path}");
+        }
+        assert_eq!(client.get(server.url("/graphiql/nope.js")).send().await.expect("GET").status().as_u16(), 404);
+
+        // Switched off: neither the page nor its files.
+        let off = server.another_node(&[("DERMIS_GRAPHIQL", "false")]).await;
+        let page = off.client.get(off.url("/graphql")).header("accept", "text/html").send().await.expect("GET");
+        assert!(!header(&page, "content-type").starts_with("text/html"));
+        let file = off.client.get(off.url("/graphiql/graphiql.min.js")).send().await.expect("GET");
+        assert_eq!(file.status().as_u16(), 404);
     }
 }

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use actix_web::http::{StatusCode, header};
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
@@ -298,9 +297,7 @@ async fn read_get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"));
     if param("query").is_none() && wants_html && state.graphiql {
-        return HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .body(GraphiQLSource::build().endpoint("/graphql").finish());
+        return super::graphiql::page(&req);
     }
     let Some(response_type) = negotiate(&req) else {
         return not_acceptable();

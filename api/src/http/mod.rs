@@ -5,6 +5,8 @@ pub mod cache;
 pub mod client;
 pub mod cors;
 pub mod documents;
+pub mod embedded;
+pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod invalidation;
@@ -80,6 +82,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/readyz", web::get().to(health::ready))
     .route("/metrics", web::get().to(metrics))
     .route("/bench/ceiling", web::to(bench_ceiling))
+    .route("/graphiql/{file}", web::get().to(graphiql::asset))
     .route("/admin", web::get().to(admin::redirect))
     .route("/admin/{path:.*}", web::get().to(admin::asset));
 }
