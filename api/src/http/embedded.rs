@@ -28,14 +28,7 @@ pub fn respond(req: &HttpRequest, file: Option<EmbeddedFile>) -> HttpResponse {
         .map(|b| format!("{b:02x}"))
         .collect();
     let etag = format!("\"{etag}\"");
-    let fresh = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|tag| tag.trim().trim_start_matches("W/") == etag)
-        });
+    let fresh = super::client_has(req, &etag);
     let mut response = if fresh {
         HttpResponse::NotModified()
     } else {

@@ -796,15 +796,7 @@ fn answer(
         return not_cacheable(status, response_type, cached.body.clone());
     }
     let cache_control = format!("public, max-age={}", state.cache_max_age);
-    let not_modified = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|tag| tag.trim().trim_start_matches("W/"))
-                .any(|tag| tag == cached.etag || tag == "*")
-        });
+    let not_modified = super::client_has(req, &cached.etag);
     let mut response = if not_modified {
         HttpResponse::NotModified()
     } else {

@@ -17,7 +17,8 @@ pub mod rate_limit;
 
 use std::sync::Arc;
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
 use sea_orm::DatabaseConnection;
 
 use crate::graphql::AppSchema;
@@ -111,4 +112,17 @@ async fn bench_ceiling(state: web::Data<AppState>, _body: web::Bytes) -> HttpRes
         .content_type("application/graphql-response+json; charset=utf-8")
         .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
         .body(body.clone())
+}
+
+/// Whether the request's `If-None-Match` names `etag` (weakly or not) or `*`: the client
+/// holds the current body, and `304 Not Modified` will do.
+pub fn client_has(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|tag| tag.trim().trim_start_matches("W/"))
+                .any(|tag| tag == etag || tag == "*")
+        })
 }
