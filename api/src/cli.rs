@@ -162,7 +162,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Migrate { action, database } => migrate(action, database).await,
         Command::Seed { file, database } => seed(file, database).await,
         Command::Schema => {
-            print!("{}", graphql::sdl());
+            print!("{}", graphql::sdl().await);
             Ok(())
         }
         Command::User { action, database } => user(action, database).await,

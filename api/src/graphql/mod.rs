@@ -16,7 +16,7 @@ pub mod types;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 pub use context::RequestContext;
@@ -94,7 +94,28 @@ pub fn is_complexity_refusal(response: &async_graphql::Response) -> bool {
             if error.message == "Query is too complex." && error.extensions.is_none())
 }
 
-/// The schema's SDL, as committed in `api/schema.graphql` and printed by `dermis schema`.
-pub fn sdl() -> String {
-    builder().finish().sdl()
+/// The schema's SDL, as committed in `api/schema.graphql` and printed by `dermis schema`:
+/// what introspection describes, so that a client's `printSchema(buildClientSchema(...))`
+/// and this file describe one schema (a conformance test compares them with graphql-js).
+/// async-graphql's own SDL leaves out two things introspection reports: the schema's
+/// description (the `schema { ... }` block carries it) and `@specifiedBy` on scalars.
+pub async fn sdl() -> String {
+    let schema = builder().finish();
+    let described = schema.execute("{ __schema { description } }").await;
+    let description = described
+        .data
+        .into_json()
+        .ok()
+        .and_then(|data| data["__schema"]["description"].as_str().map(str::to_owned));
+    let sdl = schema.sdl_with_options(SDLExportOptions::new().include_specified_by());
+    // async-graphql ends its SDL with the `schema { ... }` block: the description goes on it.
+    match (description, sdl.rfind("\nschema {")) {
+        (Some(description), Some(at)) => format!(
+            "{}\n\"\"\"\n{}\n\"\"\"{}",
+            &sdl[..at],
+            description.replace("\"\"\"", "\\\"\"\""),
+            &sdl[at..]
+        ),
+        _ => sdl,
+    }
 }
