@@ -247,6 +247,11 @@ impl QueryLimits {
             })
         })?;
         super::typename::expose_directives(&mut document);
+        // What depends on the text alone is checked once, here: a text that passes is kept
+        // (parsed documents, persisted queries) and later only `check`ed.
+        if let Some(field) = super::nul::in_document(&document) {
+            return Err(refused(QueryRefused::NulCharacter(field)));
+        }
         self.check(&document, variables, operation_name)?;
         Ok(document)
     }
@@ -264,13 +269,13 @@ impl QueryLimits {
         if let Some(variables) = variables {
             let size = serde_json::to_string(variables).map_or(usize::MAX, |s| s.len());
             self.over(Limit::VariablesBytes, size).map_err(refused)?;
+            if let Some(field) = super::nul::in_variables(variables) {
+                return Err(refused(QueryRefused::NulCharacter(field)));
+            }
         }
         if let Some(operation) = select_operation(document, operation_name) {
             self.check_shape(document, operation).map_err(refused)?;
             required_variables(operation, variables)?;
-            if let Some(field) = super::nul::find(document, operation, variables) {
-                return Err(refused(QueryRefused::NulCharacter(field)));
-            }
         }
         Ok(())
     }

@@ -3,43 +3,40 @@
 //! PostgreSQL cannot store or compare it in text, SQLite can: without one rule for both, a
 //! slug, search, title or cursor with a NUL was answered normally on one database and with
 //! an internal error on the other. No text of Dermis has a use for it, so a request that
-//! carries one anywhere in its arguments (written in the document or sent as a variable) is
-//! refused before it runs, with `BAD_USER_INPUT` naming where.
-
-use std::collections::HashSet;
+//! carries one anywhere in its arguments (written in the document, checked once when the text
+//! is parsed, or sent as a variable, checked on every request) is refused before it runs,
+//! with `BAD_USER_INPUT` naming where.
 
 use async_graphql::parser::Positioned;
-use async_graphql::parser::types::{
-    Directive, ExecutableDocument, OperationDefinition, Selection, SelectionSet,
-};
+use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
 use async_graphql_value::{ConstValue, Value};
 use serde_json::{Map, Value as Json};
 
-/// Where the first NUL is in the arguments `operation` runs with: an argument's path
-/// (`input.title`, `filter.search`, `ids[2]`), or a variable's (the variable's name, then
-/// the path inside its value, as `input.title` for `$input`).
-pub fn find(
-    document: &ExecutableDocument,
-    operation: &OperationDefinition,
-    variables: Option<&Map<String, Json>>,
-) -> Option<String> {
-    if let Some(path) = variables.and_then(|variables| {
-        variables
-            .iter()
-            .find_map(|(name, value)| in_value(name, value))
-    }) {
-        return Some(path);
+/// Where the first NUL is in the arguments written in `document` (any operation or
+/// fragment; a property of the text, checked once when it is parsed): an argument's path
+/// (`input.title`, `filter.search`, `ids[2]`), or a variable default's (`$name`'s path).
+pub fn in_document(document: &ExecutableDocument) -> Option<String> {
+    let mut sets: Vec<&SelectionSet> = Vec::new();
+    let mut found = None;
+    for (_, operation) in document.operations.iter() {
+        let operation = &operation.node;
+        found = found
+            .or_else(|| {
+                operation
+                    .variable_definitions
+                    .iter()
+                    .find_map(|definition| {
+                        let default = definition.node.default_value.as_ref()?;
+                        in_value(definition.node.name.node.as_str(), &default.node)
+                    })
+            })
+            .or_else(|| in_directives(&operation.directives));
+        sets.push(&operation.selection_set.node);
     }
-    for definition in &operation.variable_definitions {
-        if let Some(default) = &definition.node.default_value
-            && let Some(path) = in_value(definition.node.name.node.as_str(), &default.node)
-        {
-            return Some(path);
-        }
+    for fragment in document.fragments.values() {
+        found = found.or_else(|| in_directives(&fragment.node.directives));
+        sets.push(&fragment.node.selection_set.node);
     }
-    let mut seen = HashSet::new();
-    let mut sets: Vec<&SelectionSet> = vec![&operation.selection_set.node];
-    let mut found = in_directives(&operation.directives);
     while found.is_none()
         && let Some(set) = sets.pop()
     {
@@ -59,19 +56,19 @@ pub fn find(
                 Selection::InlineFragment(fragment) => {
                     sets.push(&fragment.node.selection_set.node);
                 }
-                Selection::FragmentSpread(spread) => {
-                    let name = &spread.node.fragment_name.node;
-                    if seen.insert(name.as_str())
-                        && let Some(fragment) = document.fragments.get(name)
-                    {
-                        found = found.or_else(|| in_directives(&fragment.node.directives));
-                        sets.push(&fragment.node.selection_set.node);
-                    }
-                }
+                Selection::FragmentSpread(_) => {}
             }
         }
     }
     found
+}
+
+/// Where the first NUL is in a request's variables: the variable's name, then the path
+/// inside its value (`input.title` for `$input`). Checked on every request.
+pub fn in_variables(variables: &Map<String, Json>) -> Option<String> {
+    variables
+        .iter()
+        .find_map(|(name, value)| in_value(name, value))
 }
 
 fn in_directives(directives: &[Positioned<Directive>]) -> Option<String> {
