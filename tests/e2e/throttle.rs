@@ -140,8 +140,10 @@ async fn hold_failures_table(
     (db, txn)
 }
 
-/// Waits until `count` sessions of this database wait for a lock.
+/// Waits until `count` sessions of this database wait for a lock (a minute at most, as a
+/// guard against a hang, far beyond what the burst needs).
 async fn waiting_for_locks(db: &sea_orm::DatabaseConnection, count: i64) {
+    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let sql = "SELECT CAST(COUNT(*) AS BIGINT) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'";
     loop {
         let row = db
@@ -152,9 +154,14 @@ async fn waiting_for_locks(db: &sea_orm::DatabaseConnection, count: i64) {
             .await
             .expect("pg_stat_activity")
             .expect("a row");
-        if row.try_get_by_index::<i64>(0).expect("count") >= count {
+        let waiting = row.try_get_by_index::<i64>(0).expect("count");
+        if waiting >= count {
             return;
         }
+        assert!(
+            std::time::Instant::now() < give_up,
+            "only {waiting} of {count} sessions ever waited"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
 }
