@@ -14,6 +14,7 @@ mod dataloaders;
 mod durability;
 mod editing;
 mod errors;
+mod golden;
 mod guards;
 mod http;
 mod input;

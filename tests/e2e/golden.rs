@@ -1,0 +1,115 @@
+//! Golden fixtures (`tests/fixtures/`): exports written by released versions load into an
+//! empty database, their content reads back through the API, every revision they hold can
+//! be restored, and the database exports again. A change to the export or snapshot format
+//! that breaks old data fails here.
+
+use std::sync::Arc;
+
+use dermis_tests::{PASSWORD, Session, TestDb, TestServer, dermis, on_both_databases, run};
+use serde_json::{Value, json};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../tests/fixtures/export-v1-2026-12-03.json"
+);
+
+const DOCUMENTS: &str = "{
+  topics(first: 100, filter: { status: [DRAFT, PUBLISHED, ARCHIVED] }) { edges { node { id slug version } } }
+  conditions(first: 100, filter: { status: [DRAFT, PUBLISHED, ARCHIVED] }) { edges { node { id slug version } } }
+  sideEffects(first: 100, filter: { status: [DRAFT, PUBLISHED, ARCHIVED] }) { edges { node { id slug version } } }
+}";
+
+const HISTORY: &str = "query($type: DocumentType!, $id: ID!) {
+  revisions(documentType: $type, documentId: $id, first: 100) { edges { node { id version } } }
+}";
+
+const RESTORE: &str = "mutation($input: RestoreRevisionInput!) {
+  restoreRevision(input: $input) { document { ... on Topic { version } ... on Condition { version } ... on SideEffect { version } } }
+}";
+
+/// Restores every revision of every document, one after the other; returns how many.
+async fn restore_everything(server: &TestServer, editor: &Session) -> usize {
+    let documents = server.query_as(editor, DOCUMENTS, json!({})).await;
+    let mut restored = 0;
+    for (list, kind) in [
+        ("topics", "TOPIC"),
+        ("conditions", "CONDITION"),
+        ("sideEffects", "SIDE_EFFECT"),
+    ] {
+        for edge in documents[list]["edges"].as_array().into_iter().flatten() {
+            let id = &edge["node"]["id"];
+            let mut version = edge["node"]["version"].as_i64().expect("version");
+            let history = server
+                .query_as(editor, HISTORY, json!({ "type": kind, "id": id }))
+                .await;
+            let revisions: Vec<Value> = history["revisions"]["edges"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            assert!(!revisions.is_empty(), "{list} {id} has a history");
+            for revision in revisions.iter().rev() {
+                let data = server
+                    .query_as(editor, RESTORE, json!({ "input": { "revisionId": revision["node"]["id"], "expectedVersion": version } }))
+                    .await;
+                let now = data["restoreRevision"]["document"]["version"]
+                    .as_i64()
+                    .expect("version");
+                assert_eq!(
+                    now,
+                    version + 1,
+                    "{list} {id}: revision {} restored",
+                    revision["node"]["version"]
+                );
+                version = now;
+                restored += 1;
+            }
+        }
+    }
+    restored
+}
+
+on_both_databases! {
+    async fn the_first_export_format_still_loads_and_every_revision_restores(backend) {
+        let db = TestDb::create(backend).await;
+        let mut command = dermis(db.dir.path());
+        command.arg("import").arg(FIXTURE).env("DERMIS_DATABASE_URL", &db.url);
+        let output = run(command).await;
+        assert_eq!(output.code, Some(0), "{output:?}");
+        let server = TestServer::serve(Arc::new(db)).await;
+
+        // What the public sees.
+        let page = server
+            .query("{ topic(slug: \"microneedling\") { summary reviewedAt conditions { node { slug } } } condition(slug: \"melasma\") { name } peel: topic(slug: \"chemical-peel\") { id } }", json!({}))
+            .await;
+        assert!(page["topic"]["summary"].as_str().unwrap_or_default().ends_with("It is done in a clinic."), "{page}");
+        assert!(page["topic"]["reviewedAt"].is_string(), "{page}");
+        assert_eq!(page["topic"]["conditions"].as_array().map(Vec::len), Some(8));
+        assert_eq!(page["condition"]["name"], "Melasma");
+        assert_eq!(page["peel"], Value::Null, "a draft stays hidden");
+
+        // What the editor sees, signing in with the password the export kept as a hash.
+        let editor = server.login("editor@example.org", PASSWORD).await;
+        let draft = server
+            .query_as(&editor, "{ topic(slug: \"chemical-peel\", preview: true) { title status features references { title url }
+                conditions { note node { slug } } sideEffects { frequency note node { slug } } }
+                sideEffect(slug: \"itching\") { name } }", json!({}))
+            .await;
+        assert_eq!(draft["topic"]["title"], "Chemical peel", "restored to its first version");
+        assert_eq!(draft["topic"]["status"], "DRAFT");
+        assert_eq!(draft["topic"]["features"], json!(["Takes 30 minutes"]));
+        assert_eq!(draft["topic"]["references"], json!([{ "title": "A review", "url": "https://example.org/peel" }]));
+        assert_eq!(draft["topic"]["conditions"], json!([{ "note": "mild acne", "node": { "slug": "acne" } }, { "note": null, "node": { "slug": "melasma" } }]));
+        assert_eq!(draft["topic"]["sideEffects"], json!([{ "frequency": "COMMON", "note": "for a day", "node": { "slug": "redness" } }]));
+        assert_eq!(draft["sideEffect"], Value::Null, "archived: not published");
+
+        // Every snapshot the old release wrote can be brought back.
+        let restored = restore_everything(&server, &editor).await;
+        assert_eq!(restored, 25, "the fixture's 25 revisions");
+
+        // And the database exports again.
+        let mut command = dermis(server.db.dir.path());
+        command.args(["export", "--output"]).arg(server.db.dir.path().join("again.json")).env("DERMIS_DATABASE_URL", &server.db.url);
+        let output = run(command).await;
+        assert_eq!(output.code, Some(0), "{output:?}");
+    }
+}
