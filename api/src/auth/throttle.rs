@@ -19,8 +19,8 @@ use std::time::Duration;
 use entity::login_failure;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, TransactionTrait,
 };
 
 use crate::content::now;
@@ -175,21 +175,18 @@ impl Reservation {
     /// The password was wrong: the places stay, as failures.
     pub fn failed(self) {}
 
-    /// The password was right: the places are given back.
-    pub async fn succeeded(self, db: &DatabaseConnection) -> ApiResult<()> {
+    /// The password was right: the places are given back, and every earlier failure under
+    /// `forget` (the account's or the user's own key) is forgotten with them, in one
+    /// statement.
+    pub async fn succeeded(self, db: &DatabaseConnection, forget: &Key) -> ApiResult<()> {
         login_failure::Entity::delete_many()
-            .filter(login_failure::Column::Id.is_in(self.ids))
+            .filter(
+                Condition::any()
+                    .add(login_failure::Column::Id.is_in(self.ids))
+                    .add(login_failure::Column::Key.eq(forget.text())),
+            )
             .exec(db)
             .await?;
         Ok(())
     }
-}
-
-/// Forgets the failures under `key` (an account's, after it signed in).
-pub async fn clear(db: &DatabaseConnection, key: &Key) -> ApiResult<()> {
-    login_failure::Entity::delete_many()
-        .filter(login_failure::Column::Key.eq(key.text()))
-        .exec(db)
-        .await?;
-    Ok(())
 }

@@ -219,7 +219,8 @@ pub async fn change_own_password(
     let user = get(db, id).await?;
     // Checked before the current password is: a refusal costs no argon2.
     password::check_policy(&new_password, "input.newPassword")?;
-    let keys = throttle_keys(Key::PasswordChange(id), client);
+    let own = Key::PasswordChange(id);
+    let keys = throttle_keys(own.clone(), client);
     let attempt = throttle::reserve(db, &auth.settings.throttle, &keys).await?;
     if !password::verify(current_password, user.password_hash).await? {
         attempt.failed();
@@ -228,7 +229,7 @@ pub async fn change_own_password(
             "the current password is not correct",
         ));
     }
-    attempt.succeeded(db).await?;
+    attempt.succeeded(db, &own).await?;
     let user = set_password(db, id, new_password, "input.newPassword").await?;
     sessions::start(db, auth, user).await
 }
@@ -265,8 +266,7 @@ pub async fn login(
         attempt.failed();
         return Err(ApiError::Unauthenticated("wrong email or password".into()));
     };
-    attempt.succeeded(db).await?;
-    throttle::clear(db, &account).await?;
+    attempt.succeeded(db, &account).await?;
     let mut model: user::ActiveModel = user.into();
     model.last_login_at = Set(Some(now()));
     let user = model.update(db).await?;

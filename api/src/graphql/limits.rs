@@ -3,9 +3,10 @@
 //! Three stages, cheapest first:
 //! 1. [`QueryLimits::inspect`] on the raw request: document and variables size, then the
 //!    parse behind [`nesting::parse`]'s guards (so a deeply nested document never reaches
-//!    the recursive parser, nor leaves it), then the shape of the operation with every fragment expanded once
-//!    (memoised, so a "fragment bomb" costs linear time): depth, aliases, root fields,
-//!    number of fields, fragment cycles, introspection.
+//!    the recursive parser, nor leaves it), the rules of the text alone (`__typename`'s
+//!    directives, NUL characters), then the shape of the operation with every fragment
+//!    expanded once (memoised, so a "fragment bomb" costs linear time): depth, aliases,
+//!    root fields, number of fields, fragment cycles, introspection.
 //! 2. The weighted complexity that validation computes with the schema: connections cost
 //!    `first`/`last` (default page size) times their selection, other lists
 //!    [`LIST_WEIGHT`] times theirs. The serving schema checks it with async-graphql's

@@ -13,6 +13,7 @@ pub mod nul;
 pub mod query;
 pub mod typename;
 pub mod types;
+pub mod values;
 
 use std::sync::Arc;
 

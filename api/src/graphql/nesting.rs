@@ -28,7 +28,8 @@ use async_graphql::parser::types::{
     BaseType, Directive, DocumentOperations, ExecutableDocument, Selection, SelectionSet, Type,
 };
 use async_graphql::parser::{Positioned, parse_query};
-use async_graphql_value::{ConstValue, Value};
+
+use super::values;
 
 /// The deepest nesting `QueryLimits::max_nesting` may be set to: what validation and
 /// execution, which recurse over the parsed document, are tested with on a worker thread's
@@ -186,8 +187,6 @@ fn is_scalar_value_hex(hex: &[u8]) -> bool {
 enum Part<'a> {
     Set(&'a SelectionSet),
     Directives(&'a [Positioned<Directive>]),
-    Value(&'a Value),
-    Const(&'a ConstValue),
     Type(&'a Type),
 }
 
@@ -214,7 +213,7 @@ pub fn document_depth(document: &ExecutableDocument) -> usize {
             pending.push((Part::Type(&variable.var_type.node), 1));
             pending.push((Part::Directives(&variable.directives), 1));
             if let Some(default) = &variable.default_value {
-                pending.push((Part::Const(&default.node), 1));
+                deepest = deepest.max(1 + values::depth(&default.node));
             }
         }
     }
@@ -236,7 +235,7 @@ pub fn document_depth(document: &ExecutableDocument) -> usize {
                                 deepest = deepest.max(inside + 1);
                             }
                             for (_, value) in &field.arguments {
-                                pending.push((Part::Value(&value.node), inside + 1));
+                                deepest = deepest.max(inside + 1 + values::depth(&value.node));
                             }
                             pending.push((Part::Set(&field.selection_set.node), inside));
                         }
@@ -254,32 +253,10 @@ pub fn document_depth(document: &ExecutableDocument) -> usize {
                         deepest = deepest.max(at + 1);
                     }
                     for (_, value) in &directive.node.arguments {
-                        pending.push((Part::Value(&value.node), at + 1));
+                        deepest = deepest.max(at + 1 + values::depth(&value.node));
                     }
                 }
             }
-            Part::Value(value) => match value {
-                Value::List(items) => {
-                    deepest = deepest.max(at + 1);
-                    pending.extend(items.iter().map(|item| (Part::Value(item), at + 1)));
-                }
-                Value::Object(fields) => {
-                    deepest = deepest.max(at + 1);
-                    pending.extend(fields.values().map(|item| (Part::Value(item), at + 1)));
-                }
-                _ => {}
-            },
-            Part::Const(value) => match value {
-                ConstValue::List(items) => {
-                    deepest = deepest.max(at + 1);
-                    pending.extend(items.iter().map(|item| (Part::Const(item), at + 1)));
-                }
-                ConstValue::Object(fields) => {
-                    deepest = deepest.max(at + 1);
-                    pending.extend(fields.values().map(|item| (Part::Const(item), at + 1)));
-                }
-                _ => {}
-            },
             Part::Type(ty) => {
                 if let BaseType::List(inner) = &ty.base {
                     deepest = deepest.max(at + 1);

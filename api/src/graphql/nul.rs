@@ -9,8 +9,9 @@
 
 use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
-use async_graphql_value::{ConstValue, Value};
 use serde_json::{Map, Value as Json};
+
+use super::values::{Shape, Tree};
 
 /// Where the first NUL is in the arguments written in `document` (any operation or
 /// fragment; a property of the text, checked once when it is parsed): an argument's path
@@ -86,41 +87,6 @@ enum Step<'a> {
     Key(&'a str),
     Index(usize),
 }
-
-/// A value as the search sees it: the three kinds of values a request's arguments come as
-/// (written in the document, a variable's default, a variable sent as JSON).
-enum Shape<'a, T> {
-    Text(&'a str),
-    List(&'a [T]),
-    Object(Box<dyn Iterator<Item = (&'a str, &'a T)> + 'a>),
-    Other,
-}
-
-trait Tree: Sized {
-    fn shape(&self) -> Shape<'_, Self>;
-}
-
-/// The three value types differ only in the name of their list variant.
-macro_rules! tree {
-    ($type:ty, $list:ident) => {
-        impl Tree for $type {
-            fn shape(&self) -> Shape<'_, Self> {
-                match self {
-                    Self::String(text) => Shape::Text(text),
-                    Self::$list(items) => Shape::List(items),
-                    Self::Object(fields) => {
-                        Shape::Object(Box::new(fields.iter().map(|(k, v)| (k.as_str(), v))))
-                    }
-                    _ => Shape::Other,
-                }
-            }
-        }
-    };
-}
-
-tree!(Value, List);
-tree!(ConstValue, List);
-tree!(Json, Array);
 
 /// The path of the first text holding a NUL in `value`, which `name` names.
 fn in_value<T: Tree>(name: &str, value: &T) -> Option<String> {

@@ -400,16 +400,7 @@ async fn viewer(
 
 /// The request errors of a refused document, as a response.
 fn refused(errors: &[ServerError], response_type: ResponseType) -> HttpResponse {
-    let mut errors: Vec<Value> = errors
-        .iter()
-        .map(|e| {
-            normalize_error(
-                serde_json::to_value(e).unwrap_or(Value::Null),
-                "GRAPHQL_PARSE_FAILED",
-            )
-        })
-        .collect();
-    sort_errors(&mut errors);
+    let errors = coded_errors(errors, "GRAPHQL_PARSE_FAILED");
     respond(None, errors, None, response_type)
 }
 
@@ -621,12 +612,7 @@ async fn execute(
     } else {
         "INTERNAL_SERVER_ERROR"
     };
-    let mut errors: Vec<Value> = response
-        .errors
-        .iter()
-        .map(|e| normalize_error(serde_json::to_value(e).unwrap_or(Value::Null), default_code))
-        .collect();
-    sort_errors(&mut errors);
+    let errors = coded_errors(&response.errors, default_code);
     if anonymous_read {
         state.metrics.record_anonymous_read(false);
         if !request_error {
@@ -815,10 +801,15 @@ fn answer(
     }
 }
 
-/// Puts errors in one order: by where they are in the document, then by path, then by
-/// message. async-graphql's validation reports in an order that varies between identical
-/// requests (its rules keep state in hash maps); equal requests must give equal bytes.
-fn sort_errors(errors: &mut [Value]) {
+/// The errors of an answer as JSON, each with a code ([`normalize_error`]), in one order:
+/// by where they are in the document, then by path, then by message. async-graphql's
+/// validation reports in an order that varies between identical requests (its rules keep
+/// state in hash maps); equal requests must give equal bytes.
+fn coded_errors(errors: &[ServerError], default_code: &str) -> Vec<Value> {
+    let mut errors: Vec<Value> = errors
+        .iter()
+        .map(|e| normalize_error(serde_json::to_value(e).unwrap_or(Value::Null), default_code))
+        .collect();
     errors.sort_by_cached_key(|error| {
         let locations: Vec<(u64, u64)> = error["locations"]
             .as_array()
@@ -838,6 +829,7 @@ fn sort_errors(errors: &mut [Value]) {
             error["message"].as_str().unwrap_or_default().to_owned(),
         )
     });
+    errors
 }
 
 /// How an executed request ended, from its (normalised) errors.
