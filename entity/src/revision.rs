@@ -1,10 +1,9 @@
 //! A snapshot of a document taken by every write.
 
 use sea_orm::entity::prelude::*;
-use serde::{Deserialize, Serialize};
 
 /// A row of `revisions`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "revisions")]
 pub struct Model {
     #[sea_orm(primary_key)]

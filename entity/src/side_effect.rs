@@ -1,12 +1,11 @@
 //! An effect a procedure may cause, such as redness.
 
 use sea_orm::entity::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::ContentStatus;
 
 /// A row of `side_effects`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "side_effects")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -20,7 +19,6 @@ pub struct Model {
     /// has rendered a row written without it). Derived, so neither revisions nor exports
     /// carry it.
     #[sea_orm(column_type = "Text", nullable)]
-    #[serde(skip)]
     pub description_html: Option<String>,
     pub status: ContentStatus,
     pub published_at: Option<DateTimeUtc>,

@@ -1,7 +1,6 @@
 //! A procedure such as microneedling.
 
 use sea_orm::entity::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::{
     ContentStatus,
@@ -9,7 +8,7 @@ use crate::{
 };
 
 /// A row of `topics`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "topics")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -22,9 +21,8 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub body: String,
     /// `body` rendered to sanitized HTML when it was written (null until the server has
-    /// rendered a row written without it). Derived, so neither revisions nor exports carry it.
+    /// rendered a row written without it). Derived, so neither revisions nor exports carry it (their formats are `dermis_api::content::snapshot`'s).
     #[sea_orm(column_type = "Text", nullable)]
-    #[serde(skip)]
     pub body_html: Option<String>,
     #[sea_orm(column_type = "Json")]
     pub features: TextList,

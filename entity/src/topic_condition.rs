@@ -1,10 +1,9 @@
 //! The link from a topic to a condition it treats.
 
 use sea_orm::entity::prelude::*;
-use serde::{Deserialize, Serialize};
 
 /// A row of `topic_conditions`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "topic_conditions")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -1,12 +1,11 @@
 //! The link from a topic to a side effect it may cause, with how common, severe and lasting it is.
 
 use sea_orm::entity::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::{Duration, Frequency, Severity};
 
 /// A row of `topic_side_effects`.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "topic_side_effects")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

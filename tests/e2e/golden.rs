@@ -8,10 +8,18 @@ use std::sync::Arc;
 use dermis_tests::{PASSWORD, Session, TestDb, TestServer, dermis, on_both_databases, run};
 use serde_json::{Value, json};
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../tests/fixtures/export-v1-2026-12-03.json"
-);
+/// The fixtures, oldest first: each holds the same content (format 2's was written by
+/// importing format 1's and exporting again).
+const FIXTURES: [&str; 2] = [
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/export-v1-2026-12-03.json"
+    ),
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/export-v2-2026-12-03.json"
+    ),
+];
 
 const DOCUMENTS: &str = "{
   topics(first: 100, filter: { status: [DRAFT, PUBLISHED, ARCHIVED] }) { edges { node { id slug version } } }
@@ -68,48 +76,149 @@ async fn restore_everything(server: &TestServer, editor: &Session) -> usize {
     restored
 }
 
+/// Imports `file` into a new database of `backend` and serves it.
+async fn import(backend: dermis_tests::Backend, file: &std::path::Path) -> TestServer {
+    let db = TestDb::create(backend).await;
+    let mut command = dermis(db.dir.path());
+    command
+        .arg("import")
+        .arg(file)
+        .env("DERMIS_DATABASE_URL", &db.url);
+    let output = run(command).await;
+    assert_eq!(output.code, Some(0), "{output:?}");
+    TestServer::serve(Arc::new(db)).await
+}
+
+/// Every revision of the fixture's first topic, oldest first, as the API shows them.
+async fn topic_history(server: &TestServer, editor: &Session) -> Vec<Value> {
+    let topic = server
+        .query_as(
+            editor,
+            "{ topic(slug: \"microneedling\") { id } }",
+            json!({}),
+        )
+        .await;
+    let history = server
+        .query_as(editor, "query($id: ID!) { revisions(documentType: TOPIC, documentId: $id, first: 100) { edges { node { version snapshot } } } }",
+            json!({ "id": topic["topic"]["id"] }))
+        .await;
+    let mut revisions: Vec<Value> = history["revisions"]["edges"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| e["node"].clone())
+        .collect();
+    revisions.reverse();
+    revisions
+}
+
+/// Loads fixture `file`, checks what it holds through the API, restores every revision,
+/// exports again, and loads that export into another new database.
+async fn fixture_loads_and_restores(backend: dermis_tests::Backend, file: &str) {
+    let server = import(backend, std::path::Path::new(file)).await;
+
+    // What the public sees.
+    let page = server
+        .query("{ topic(slug: \"microneedling\") { summary reviewedAt conditions { node { slug } } } condition(slug: \"melasma\") { name } peel: topic(slug: \"chemical-peel\") { id } }", json!({}))
+        .await;
+    assert!(
+        page["topic"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("It is done in a clinic."),
+        "{page}"
+    );
+    assert!(page["topic"]["reviewedAt"].is_string(), "{page}");
+    assert_eq!(
+        page["topic"]["conditions"].as_array().map(Vec::len),
+        Some(8)
+    );
+    assert_eq!(page["condition"]["name"], "Melasma");
+    assert_eq!(page["peel"], Value::Null, "a draft stays hidden");
+
+    // What the editor sees, signing in with the password the export kept as a hash.
+    let editor = server.login("editor@example.org", PASSWORD).await;
+    let draft = server
+        .query_as(&editor, "{ topic(slug: \"chemical-peel\", preview: true) { title status features references { title url }
+            conditions { note node { slug } } sideEffects { frequency note node { slug } } }
+            sideEffect(slug: \"itching\") { name } }", json!({}))
+        .await;
+    assert_eq!(
+        draft["topic"]["title"], "Chemical peel",
+        "restored to its first version"
+    );
+    assert_eq!(draft["topic"]["status"], "DRAFT");
+    assert_eq!(draft["topic"]["features"], json!(["Takes 30 minutes"]));
+    assert_eq!(
+        draft["topic"]["references"],
+        json!([{ "title": "A review", "url": "https://example.org/peel" }])
+    );
+    assert_eq!(
+        draft["topic"]["conditions"],
+        json!([{ "note": "mild acne", "node": { "slug": "acne" } }, { "note": null, "node": { "slug": "melasma" } }])
+    );
+    assert_eq!(
+        draft["topic"]["sideEffects"],
+        json!([{ "frequency": "COMMON", "note": "for a day", "node": { "slug": "redness" } }])
+    );
+    assert_eq!(draft["sideEffect"], Value::Null, "archived: not published");
+
+    // Old snapshots come back in the API's names, in the current format.
+    let history = topic_history(&server, &editor).await;
+    let first = &history[0]["snapshot"];
+    assert_eq!(first["snapshotVersion"], 2, "{first}");
+    assert_eq!(first["topic"]["title"], "Microneedling");
+    assert!(
+        first["topic"]["updatedAt"].is_string() && first["topic"].get("updated_at").is_none(),
+        "{first}"
+    );
+    assert!(first["conditions"][0]["conditionId"].is_number(), "{first}");
+    assert!(
+        first["sideEffects"][0]["sideEffectId"].is_number(),
+        "{first}"
+    );
+    assert!(
+        first["sideEffects"][0].get("side_effect_id").is_none(),
+        "{first}"
+    );
+
+    // Every snapshot the old release wrote can be brought back.
+    let restored = restore_everything(&server, &editor).await;
+    assert_eq!(restored, 25, "the fixture's 25 revisions");
+
+    // The database exports again, in the current format, and that export loads too.
+    let again = server.db.dir.path().join("again.json");
+    let mut command = dermis(server.db.dir.path());
+    command
+        .args(["export", "--output"])
+        .arg(&again)
+        .env("DERMIS_DATABASE_URL", &server.db.url);
+    let output = run(command).await;
+    assert_eq!(output.code, Some(0), "{output:?}");
+    let written: Value =
+        serde_json::from_slice(&std::fs::read(&again).expect("export written")).expect("JSON");
+    assert_eq!(written["formatVersion"], 2);
+    assert_eq!(
+        written["revisions"].as_array().map(Vec::len),
+        Some(50),
+        "25 + 25 restores"
+    );
+    let copy = import(backend, &again).await;
+    let editor_again = copy.login("editor@example.org", PASSWORD).await;
+    assert_eq!(
+        topic_history(&copy, &editor_again).await,
+        topic_history(&server, &editor).await
+    );
+}
+
 on_both_databases! {
     async fn the_first_export_format_still_loads_and_every_revision_restores(backend) {
-        let db = TestDb::create(backend).await;
-        let mut command = dermis(db.dir.path());
-        command.arg("import").arg(FIXTURE).env("DERMIS_DATABASE_URL", &db.url);
-        let output = run(command).await;
-        assert_eq!(output.code, Some(0), "{output:?}");
-        let server = TestServer::serve(Arc::new(db)).await;
+        fixture_loads_and_restores(backend, FIXTURES[0]).await;
+    }
+}
 
-        // What the public sees.
-        let page = server
-            .query("{ topic(slug: \"microneedling\") { summary reviewedAt conditions { node { slug } } } condition(slug: \"melasma\") { name } peel: topic(slug: \"chemical-peel\") { id } }", json!({}))
-            .await;
-        assert!(page["topic"]["summary"].as_str().unwrap_or_default().ends_with("It is done in a clinic."), "{page}");
-        assert!(page["topic"]["reviewedAt"].is_string(), "{page}");
-        assert_eq!(page["topic"]["conditions"].as_array().map(Vec::len), Some(8));
-        assert_eq!(page["condition"]["name"], "Melasma");
-        assert_eq!(page["peel"], Value::Null, "a draft stays hidden");
-
-        // What the editor sees, signing in with the password the export kept as a hash.
-        let editor = server.login("editor@example.org", PASSWORD).await;
-        let draft = server
-            .query_as(&editor, "{ topic(slug: \"chemical-peel\", preview: true) { title status features references { title url }
-                conditions { note node { slug } } sideEffects { frequency note node { slug } } }
-                sideEffect(slug: \"itching\") { name } }", json!({}))
-            .await;
-        assert_eq!(draft["topic"]["title"], "Chemical peel", "restored to its first version");
-        assert_eq!(draft["topic"]["status"], "DRAFT");
-        assert_eq!(draft["topic"]["features"], json!(["Takes 30 minutes"]));
-        assert_eq!(draft["topic"]["references"], json!([{ "title": "A review", "url": "https://example.org/peel" }]));
-        assert_eq!(draft["topic"]["conditions"], json!([{ "note": "mild acne", "node": { "slug": "acne" } }, { "note": null, "node": { "slug": "melasma" } }]));
-        assert_eq!(draft["topic"]["sideEffects"], json!([{ "frequency": "COMMON", "note": "for a day", "node": { "slug": "redness" } }]));
-        assert_eq!(draft["sideEffect"], Value::Null, "archived: not published");
-
-        // Every snapshot the old release wrote can be brought back.
-        let restored = restore_everything(&server, &editor).await;
-        assert_eq!(restored, 25, "the fixture's 25 revisions");
-
-        // And the database exports again.
-        let mut command = dermis(server.db.dir.path());
-        command.args(["export", "--output"]).arg(server.db.dir.path().join("again.json")).env("DERMIS_DATABASE_URL", &server.db.url);
-        let output = run(command).await;
-        assert_eq!(output.code, Some(0), "{output:?}");
+on_both_databases! {
+    async fn the_second_export_format_loads_and_every_revision_restores(backend) {
+        fixture_loads_and_restores(backend, FIXTURES[1]).await;
     }
 }

@@ -39,8 +39,8 @@ function readable(kind, snapshot, lookup) {
     features: (topic.features || []).join('\n'),
     benefits: (topic.benefits || []).join('\n'),
     references: (topic.references || []).map((r) => (r.url ? `${r.title} <${r.url}>` : r.title)).join('\n'),
-    conditions: (snapshot.conditions || []).map((c) => `${name(lookup.conditions, c.condition_id)}${c.note ? ` (${c.note})` : ''}`).join('\n'),
-    sideEffects: (snapshot.sideEffects || []).map((s) => `${name(lookup.sideEffects, s.side_effect_id)}: ${words(s.frequency)}, ${words(s.severity)}, ${words(s.duration)}${s.note ? ` (${s.note})` : ''}`).join('\n'),
+    conditions: (snapshot.conditions || []).map((c) => `${name(lookup.conditions, c.conditionId)}${c.note ? ` (${c.note})` : ''}`).join('\n'),
+    sideEffects: (snapshot.sideEffects || []).map((s) => `${name(lookup.sideEffects, s.sideEffectId)}: ${words(s.frequency)}, ${words(s.severity)}, ${words(s.duration)}${s.note ? ` (${s.note})` : ''}`).join('\n'),
   };
 }
 

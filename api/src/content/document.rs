@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use entity::{ContentStatus, condition, side_effect, topic};
 use sea_orm::EntityTrait;
 
+use super::snapshot::Snapshot;
+
 /// The fields a list can be ordered by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SortField {
@@ -26,7 +28,7 @@ pub enum SortValue {
 }
 
 /// A content table.
-pub trait Document: EntityTrait<Model: Sync + serde::Serialize> {
+pub trait Document: EntityTrait<Model: Sync> {
     /// The id column.
     const ID: Self::Column;
     /// The slug column.
@@ -60,6 +62,8 @@ pub trait Document: EntityTrait<Model: Sync + serde::Serialize> {
     fn slug(model: &Self::Model) -> &str;
     /// The row's value of `field`.
     fn sort_value(model: &Self::Model, field: SortField) -> SortValue;
+    /// The row's state as a revision keeps it (a topic's links are added by the caller).
+    fn snapshot(model: &Self::Model) -> Snapshot;
 }
 
 /// The publication time used for ordering: drafts (no publication time) sort as the epoch.
@@ -96,6 +100,10 @@ macro_rules! document {
 
             fn slug(model: &Self::Model) -> &str {
                 &model.slug
+            }
+
+            fn snapshot(model: &Self::Model) -> Snapshot {
+                Snapshot::from(model)
             }
 
             fn sort_value(model: &Self::Model, field: SortField) -> SortValue {

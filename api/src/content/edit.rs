@@ -15,10 +15,9 @@ use sea_orm::{
 use serde_json::json;
 
 use super::document::{Document, human_name, type_name};
+use super::snapshot::Snapshot;
 use super::validate::{self, MAX_SUMMARY, MAX_TEXT, MAX_TITLE};
-use super::write::{
-    self, ConditionLink, NamedInput, SideEffectLink, TopicInput, append_revision, topic_snapshot,
-};
+use super::write::{self, ConditionLink, NamedInput, SideEffectLink, TopicInput, append_revision};
 use super::{Visibility, now};
 use crate::errors::{ApiError, ApiResult, ConflictReason, DocumentRef};
 use crate::markdown;
@@ -194,22 +193,24 @@ async fn find<E: Document, C: ConnectionTrait>(conn: &C, id: i32) -> ApiResult<O
 async fn snapshot<E: Document, C: ConnectionTrait>(
     conn: &C,
     model: &E::Model,
-) -> ApiResult<serde_json::Value> {
-    if E::KIND != "topic" {
-        return Ok(json!(model));
+) -> ApiResult<Snapshot> {
+    let mut snapshot = E::snapshot(model);
+    if let Snapshot::Topic(topic) = &mut snapshot {
+        let id = E::id(model);
+        let conditions = topic_condition::Entity::find()
+            .filter(topic_condition::Column::TopicId.eq(id))
+            .order_by_asc(topic_condition::Column::Position)
+            .all(conn)
+            .await?;
+        let side_effects = topic_side_effect::Entity::find()
+            .filter(topic_side_effect::Column::TopicId.eq(id))
+            .order_by_asc(topic_side_effect::Column::Position)
+            .all(conn)
+            .await?;
+        topic.conditions = conditions.iter().map(Into::into).collect();
+        topic.side_effects = side_effects.iter().map(Into::into).collect();
     }
-    let id = E::id(model);
-    let conditions = topic_condition::Entity::find()
-        .filter(topic_condition::Column::TopicId.eq(id))
-        .order_by_asc(topic_condition::Column::Position)
-        .all(conn)
-        .await?;
-    let side_effects = topic_side_effect::Entity::find()
-        .filter(topic_side_effect::Column::TopicId.eq(id))
-        .order_by_asc(topic_side_effect::Column::Position)
-        .all(conn)
-        .await?;
-    Ok(topic_snapshot(model, &conditions, &side_effects))
+    Ok(snapshot)
 }
 
 /// Snapshot and revision of the document's current state.
@@ -224,7 +225,7 @@ async fn record<E: Document>(
         txn,
         E::id(model),
         E::version(model),
-        snapshot,
+        &snapshot,
         Some(author),
         message,
     )
@@ -762,11 +763,6 @@ pub async fn history(
         .await?)
 }
 
-fn from_snapshot<T: serde::de::DeserializeOwned>(value: &serde_json::Value) -> ApiResult<T> {
-    serde_json::from_value(value.clone())
-        .map_err(|e| ApiError::Internal(format!("unreadable revision snapshot: {e}")))
-}
-
 /// Brings the content of an old revision back as a new version (history is never
 /// rewritten). The status stays as it is; links to documents deleted since are dropped.
 pub async fn restore(
@@ -781,29 +777,29 @@ pub async fn restore(
         .ok_or_else(|| ApiError::NotFound(format!("no revision with id {revision_id}")))?;
     let message = Some(format!("restored version {}", revision.version));
     let id = revision.entity_id;
-    match revision.entity_type.as_str() {
-        "topic" => {
-            let old: topic::Model = from_snapshot(&revision.snapshot["topic"])?;
-            let conditions: Vec<topic_condition::Model> =
-                from_snapshot(&revision.snapshot["conditions"])?;
-            let side_effects: Vec<topic_side_effect::Model> =
-                from_snapshot(&revision.snapshot["sideEffects"])?;
+    let snapshot = Snapshot::read(&revision.entity_type, &revision.snapshot)
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
+    match snapshot {
+        Snapshot::Topic(old) => {
             let existing_conditions =
-                existing::<condition::Entity>(db, conditions.iter().map(|l| l.condition_id))
+                existing::<condition::Entity>(db, old.conditions.iter().map(|l| l.condition_id))
                     .await?;
-            let existing_side_effects =
-                existing::<side_effect::Entity>(db, side_effects.iter().map(|l| l.side_effect_id))
-                    .await?;
+            let existing_side_effects = existing::<side_effect::Entity>(
+                db,
+                old.side_effects.iter().map(|l| l.side_effect_id),
+            )
+            .await?;
+            let topic = old.topic;
             let patch = TopicPatch {
-                title: Some(old.title),
-                slug: Some(old.slug),
-                summary: Some(old.summary),
-                body: Some(old.body),
-                features: Some(old.features.0),
-                benefits: Some(old.benefits.0),
-                references: Some(old.references.0),
+                title: Some(topic.title),
+                slug: Some(topic.slug),
+                summary: Some(topic.summary),
+                body: Some(topic.body),
+                features: Some(topic.features),
+                benefits: Some(topic.benefits),
+                references: Some(topic.references),
                 conditions: Some(
-                    conditions
+                    old.conditions
                         .into_iter()
                         .filter(|l| existing_conditions.contains(&l.condition_id))
                         .map(|l| ConditionLink {
@@ -813,7 +809,7 @@ pub async fn restore(
                         .collect(),
                 ),
                 side_effects: Some(
-                    side_effects
+                    old.side_effects
                         .into_iter()
                         .filter(|l| existing_side_effects.contains(&l.side_effect_id))
                         .map(|l| SideEffectLink {
@@ -831,35 +827,26 @@ pub async fn restore(
                 .await
                 .map(Restored::Topic)
         }
-        "condition" => {
-            let old: condition::Model = from_snapshot(&revision.snapshot)?;
-            update_named::<condition::Entity>(
-                db,
-                id,
-                expected,
-                named_patch(old.name, old.slug, old.description),
-                author,
-                message,
-            )
-            .await
-            .map(Restored::Condition)
-        }
-        "side_effect" => {
-            let old: side_effect::Model = from_snapshot(&revision.snapshot)?;
-            update_named::<side_effect::Entity>(
-                db,
-                id,
-                expected,
-                named_patch(old.name, old.slug, old.description),
-                author,
-                message,
-            )
-            .await
-            .map(Restored::SideEffect)
-        }
-        other => Err(ApiError::Internal(format!(
-            "revision of unknown type {other}"
-        ))),
+        Snapshot::Condition(old) => update_named::<condition::Entity>(
+            db,
+            id,
+            expected,
+            named_patch(old.name, old.slug, old.description),
+            author,
+            message,
+        )
+        .await
+        .map(Restored::Condition),
+        Snapshot::SideEffect(old) => update_named::<side_effect::Entity>(
+            db,
+            id,
+            expected,
+            named_patch(old.name, old.slug, old.description),
+            author,
+            message,
+        )
+        .await
+        .map(Restored::SideEffect),
     }
 }
 

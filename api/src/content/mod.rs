@@ -7,6 +7,7 @@ pub mod pagination;
 pub mod query;
 pub mod rendered;
 pub mod seed;
+pub mod snapshot;
 pub mod validate;
 pub mod write;
 

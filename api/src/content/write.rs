@@ -7,10 +7,10 @@ use entity::{
     topic_condition, topic_side_effect,
 };
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
-use serde_json::json;
 
 use super::document::Document;
 use super::now;
+use super::snapshot::{Snapshot, TopicSnapshot};
 use crate::errors::ApiResult;
 use crate::markdown;
 
@@ -101,7 +101,8 @@ macro_rules! create_named {
             }
             .insert(conn)
             .await?;
-            append_revision::<$module::Entity, _>(conn, model.id, 1, json!(model), author, None)
+            let snapshot = Snapshot::from(&model);
+            append_revision::<$module::Entity, _>(conn, model.id, 1, &snapshot, author, None)
                 .await?;
             Ok(model)
         }
@@ -177,18 +178,13 @@ pub async fn create_topic<C: ConnectionTrait>(
         .await?;
         side_effect_links.push(row);
     }
-    let snapshot = topic_snapshot(&model, &condition_links, &side_effect_links);
-    append_revision::<topic::Entity, _>(conn, model.id, 1, snapshot, author, None).await?;
+    let snapshot = Snapshot::Topic(TopicSnapshot::new(
+        &model,
+        &condition_links,
+        &side_effect_links,
+    ));
+    append_revision::<topic::Entity, _>(conn, model.id, 1, &snapshot, author, None).await?;
     Ok(model)
-}
-
-/// The revision snapshot of a topic: the row and its ordered links.
-pub fn topic_snapshot(
-    model: &impl serde::Serialize,
-    conditions: &[topic_condition::Model],
-    side_effects: &[topic_side_effect::Model],
-) -> serde_json::Value {
-    json!({ "topic": model, "conditions": conditions, "sideEffects": side_effects })
 }
 
 /// Appends the revision that records `version` of a document.
@@ -196,7 +192,7 @@ pub async fn append_revision<E: Document, C: ConnectionTrait>(
     conn: &C,
     entity_id: i32,
     version: i32,
-    snapshot: serde_json::Value,
+    snapshot: &Snapshot,
     author: Option<i32>,
     message: Option<String>,
 ) -> ApiResult<()> {
@@ -204,7 +200,7 @@ pub async fn append_revision<E: Document, C: ConnectionTrait>(
         entity_type: Set(E::KIND.to_owned()),
         entity_id: Set(entity_id),
         version: Set(version),
-        snapshot: Set(snapshot),
+        snapshot: Set(snapshot.to_json()),
         author_id: Set(author),
         message: Set(message),
         created_at: Set(now()),

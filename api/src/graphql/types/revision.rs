@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use entity::revision;
 
 use super::User;
-use crate::errors::ApiResult;
+use crate::content::snapshot::Snapshot;
+use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::request;
 use crate::graphql::loaders::UserById;
 
@@ -84,9 +85,14 @@ impl Revision {
         Ok(request.links.load_one(UserById(id)).await?.map(User))
     }
 
-    /// The whole document as it was, links included, as JSON.
-    async fn snapshot(&self) -> async_graphql::Json<serde_json::Value> {
-        async_graphql::Json(self.0.snapshot.clone())
+    /// The whole document as it was, links included, as JSON in the API's names
+    /// (camelCase): a topic is `{ topic, conditions, sideEffects }`, a condition or side
+    /// effect its own fields; `snapshotVersion` names the format. Older revisions are
+    /// upgraded to the current format when read.
+    async fn snapshot(&self) -> ApiResult<async_graphql::Json<serde_json::Value>> {
+        let snapshot = Snapshot::read(&self.0.entity_type, &self.0.snapshot)
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        Ok(async_graphql::Json(snapshot.to_json()))
     }
 }
 
