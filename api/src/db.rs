@@ -269,3 +269,9 @@ where
         .map(|list| list.len())
         .map_err(DbSetupError::Migrate)
 }
+
+/// The current time, truncated to microseconds so that SQLite and PostgreSQL store the same value.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::{SubsecRound, Utc};
+    Utc::now().trunc_subsecs(6)
+}

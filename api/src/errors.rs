@@ -1,8 +1,8 @@
-//! Domain errors and their one mapping to GraphQL errors with a stable `extensions.code`.
+//! Domain errors, with the stable code each is known by; `graphql::error` maps them, once,
+//! to GraphQL errors with that code in `extensions.code`.
 
 use std::sync::Arc;
 
-use async_graphql::ErrorExtensions;
 use entity::ContentStatus;
 use sea_orm::{DbErr, SqlErr};
 use serde::Serialize;
@@ -34,7 +34,8 @@ pub enum ConflictReason {
 }
 
 impl ConflictReason {
-    fn as_str(self) -> &'static str {
+    /// The name clients see in `extensions.reason`.
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::StaleVersion => "STALE_VERSION",
             Self::UnpublishedLinks => "UNPUBLISHED_LINKS",
@@ -132,49 +133,6 @@ impl ApiError {
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
         Self::Database(Arc::new(err))
-    }
-}
-
-impl ErrorExtensions for ApiError {
-    fn extend(&self) -> async_graphql::Error {
-        let code = self.code();
-        let message = match self {
-            Self::Database(_) | Self::Internal(_) => {
-                tracing::error!(error = %self, "internal error while resolving a field");
-                "Internal server error".to_owned()
-            }
-            other => other.to_string(),
-        };
-        async_graphql::Error::new(message).extend_with(|_, ext| {
-            ext.set("code", code);
-            match self {
-                Self::BadUserInput { field, .. } => ext.set("field", field.as_str()),
-                Self::Conflict {
-                    reason,
-                    current_version,
-                    documents,
-                    ..
-                } => {
-                    ext.set("reason", reason.as_str());
-                    if let Some(version) = current_version {
-                        ext.set("currentVersion", *version);
-                    }
-                    if !documents.is_empty()
-                        && let Ok(value) = async_graphql::to_value(documents)
-                    {
-                        ext.set("documents", value);
-                    }
-                }
-                Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
-                _ => {}
-            }
-        })
-    }
-}
-
-impl From<ApiError> for async_graphql::Error {
-    fn from(err: ApiError) -> Self {
-        err.extend()
     }
 }
 

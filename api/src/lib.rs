@@ -16,3 +16,6 @@ pub mod markdown;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;
+
+#[cfg(test)]
+mod layers;

@@ -128,7 +128,9 @@ impl Application {
             rate_limiter: traffic
                 .rate_limit
                 .map(|(rate, burst)| Arc::new(RateLimiter::new(rate, burst))),
-            trusted_proxies: traffic.trusted_proxies.clone(),
+            trusted_proxies: crate::http::client::TrustedProxies::new(
+                traffic.trusted_proxies.clone(),
+            ),
             slow_operation: settings.slow_operation,
             db_max_connections: settings.database.max_connections,
             auth,

@@ -2,7 +2,6 @@
 //! rotating refresh-token sessions, the login throttle, first-admin setup, user
 //! management and the GraphQL guards.
 
-pub mod guard;
 pub mod password;
 pub mod sessions;
 pub mod setup;
@@ -10,12 +9,11 @@ pub mod throttle;
 pub mod tokens;
 pub mod users;
 
-use std::time::Duration;
-
 use entity::{Role, session, user};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
+pub use crate::config::settings::AuthSettings;
 use crate::errors::{ApiError, ApiResult};
 pub use throttle::ThrottleSettings;
 pub use tokens::Keys;
@@ -64,17 +62,6 @@ impl Viewer {
             _ => Err(ApiError::Forbidden("this needs the ADMIN role".into())),
         }
     }
-}
-
-/// Lifetimes and limits of authentication.
-#[derive(Debug, Clone)]
-pub struct AuthSettings {
-    /// Lifetime of an access token.
-    pub access_ttl: Duration,
-    /// Lifetime of a refresh token.
-    pub refresh_ttl: Duration,
-    /// Login throttle.
-    pub throttle: ThrottleSettings,
 }
 
 /// Everything authentication needs at run time, shared by all requests.

@@ -12,7 +12,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use sha2::{Digest, Sha256};
 
 use super::Auth;
-use crate::content::now;
+use crate::db::now;
 use crate::errors::{ApiError, ApiResult};
 
 /// Tokens handed to a client after login or refresh.

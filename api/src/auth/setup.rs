@@ -7,7 +7,7 @@ use subtle::ConstantTimeEq;
 
 use super::users::{self, NewUser};
 use super::{Auth, sessions};
-use crate::content::now;
+use crate::db::now;
 use crate::errors::{ApiError, ApiResult};
 
 const CODE_KEY: &str = "setup_code";

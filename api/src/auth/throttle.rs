@@ -14,7 +14,6 @@
 //! one order, so two attempts never wait on each other crosswise).
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use entity::login_failure;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
@@ -23,19 +22,10 @@ use sea_orm::{
     QueryFilter, QueryOrder, TransactionTrait,
 };
 
-use crate::content::now;
+use crate::db::now;
 use crate::errors::{ApiError, ApiResult};
 
-/// Throttle limits.
-#[derive(Debug, Clone, Copy)]
-pub struct ThrottleSettings {
-    /// Failures allowed per account within `window`.
-    pub per_account: u64,
-    /// Failures allowed per client address within `window`.
-    pub per_client: u64,
-    /// The sliding window.
-    pub window: Duration,
-}
+pub use crate::config::settings::ThrottleSettings;
 
 /// The advisory-lock namespace of throttle keys on PostgreSQL (its two-number form, which
 /// never meets the migrations' one-number lock).
@@ -49,7 +39,7 @@ pub enum Key {
     /// `changePassword` of one user, by id.
     PasswordChange(i32),
     /// Attempts from one client: an IPv4 address, or an IPv6 /64 (see
-    /// [`crate::http::client::group`]).
+    /// the HTTP layer's client grouping).
     Client(IpAddr),
 }
 

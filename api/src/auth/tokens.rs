@@ -10,13 +10,12 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 
-use crate::content::now;
+use crate::db::now;
 use crate::errors::{ApiError, ApiResult};
 
 /// The settings key of the generated signing secret.
 const SECRET_KEY: &str = "jwt_secret";
-/// Shortest accepted `DERMIS_JWT_SECRET`, in bytes.
-pub const MIN_SECRET_BYTES: usize = 32;
+pub use crate::config::settings::MIN_SECRET_BYTES;
 
 /// The claims of an access token.
 #[derive(Debug, Clone, Serialize, Deserialize)]

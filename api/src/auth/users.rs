@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::throttle::{self, Key};
 use super::{Auth, password, sessions};
-use crate::content::now;
+use crate::db::now;
 use crate::errors::{ApiError, ApiResult};
 
 /// Longest display name, in characters.

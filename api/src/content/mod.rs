@@ -20,8 +20,4 @@ pub enum Visibility {
     All,
 }
 
-/// The current time, truncated to microseconds so that SQLite and PostgreSQL store the same value.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    use chrono::{SubsecRound, Utc};
-    Utc::now().trunc_subsecs(6)
-}
+pub use crate::db::now;

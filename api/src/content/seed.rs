@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect};
 use serde::Deserialize;
 
 use super::document::Document;
+use super::validate::is_valid_slug;
 use super::write::{
     self, ConditionLink, NamedInput, SideEffectLink, TopicInput, create_condition,
     create_side_effect,
@@ -132,18 +133,6 @@ pub struct SeedReport {
     pub created: usize,
     /// Documents already present (by slug) and left untouched.
     pub skipped: usize,
-}
-
-/// Is `slug` lowercase `a-z0-9` words joined by single hyphens?
-pub fn is_valid_slug(slug: &str) -> bool {
-    !slug.is_empty()
-        && slug.len() <= 120
-        && slug.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
 }
 
 /// Parses seed JSON.

@@ -1,10 +1,8 @@
 //! Validation of editor input. Every check names the input field at fault; nothing is
 //! written until every check passed.
 
-use async_graphql::ID;
 use entity::json::Reference;
 
-use super::seed::is_valid_slug;
 use crate::errors::{ApiError, ApiResult};
 
 /// Longest slug.
@@ -22,15 +20,13 @@ pub const MAX_ITEM: usize = 500;
 /// Longest link note.
 pub const MAX_NOTE: usize = 1_000;
 
-/// A numeric id sent as `ID`.
-pub fn id(value: &ID, field: &str) -> ApiResult<i32> {
+/// A numeric id, as sent in an `ID`.
+pub fn id(value: &str, field: &str) -> ApiResult<i32> {
     value
         .parse::<i32>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| {
-            ApiError::bad_input(field, format!("`{}` is not a valid id", value.as_str()))
-        })
+        .ok_or_else(|| ApiError::bad_input(field, format!("`{}` is not a valid id", value)))
 }
 
 /// A required single-line text, trimmed, of 1 to `max` characters.
@@ -161,6 +157,18 @@ pub fn distinct_ids(ids: &[i32], field: &str) -> ApiResult<()> {
         }
     }
     Ok(())
+}
+
+/// Is `slug` lowercase `a-z0-9` words joined by single hyphens?
+pub fn is_valid_slug(slug: &str) -> bool {
+    !slug.is_empty()
+        && slug.len() <= 120
+        && slug.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }
 
 #[cfg(test)]

@@ -51,42 +51,12 @@ pub fn list_cost(child_complexity: usize) -> usize {
         .saturating_add(1)
 }
 
-/// What a request may cost. Every value is configurable (`DERMIS_MAX_*`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QueryLimits {
-    /// Deepest field nesting, counting the root field as 1.
-    pub max_depth: usize,
-    /// Deepest nesting of brackets (selection sets, argument lists, list and object
-    /// values, list types), checked before the document is parsed.
-    pub max_nesting: usize,
-    /// Largest weighted complexity.
-    pub max_complexity: usize,
-    /// Most aliased fields in the operation, fragments expanded.
-    pub max_aliases: usize,
-    /// Most fields at the root of the operation.
-    pub max_root_fields: usize,
-    /// Longest query document, in bytes.
-    pub max_document_bytes: usize,
-    /// Largest `variables` object, in bytes of JSON.
-    pub max_variables_bytes: usize,
-    /// Whether `__schema` and `__type` may be queried.
-    pub introspection: bool,
-}
+pub use crate::config::settings::QueryLimits;
 
-impl Default for QueryLimits {
-    fn default() -> Self {
-        Self {
-            max_depth: 15,
-            max_nesting: 32,
-            max_complexity: 20_000,
-            max_aliases: 30,
-            max_root_fields: 20,
-            max_document_bytes: 64 * 1024,
-            max_variables_bytes: 512 * 1024,
-            introspection: true,
-        }
-    }
-}
+/// The longest query text a cache keeps (parsed documents, compiled reads); longer texts
+/// are parsed every time: real frontends' queries are a few hundred bytes to a few KiB,
+/// and this bounds what the caches can hold (a few MB at worst).
+pub const MAX_TEXT_BYTES: usize = 8 * 1024;
 
 /// A measure a request can exceed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

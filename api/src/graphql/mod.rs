@@ -5,6 +5,8 @@ pub mod compiled;
 pub mod connection;
 pub mod context;
 pub mod enums;
+pub mod error;
+pub mod guard;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;

@@ -8,8 +8,8 @@ use entity::{condition, side_effect, topic};
 
 use super::context::{auth, request};
 use super::enums::{Duration, Frequency, Severity};
+use super::guard::RoleGuard;
 use super::types::{AuthPayload, Condition, Role, SideEffect, Topic, User};
-use crate::auth::guard::RoleGuard;
 use crate::auth::users::NewUser;
 use crate::auth::{sessions, setup, users};
 use crate::content::Visibility;

@@ -31,10 +31,7 @@ use async_graphql::parser::{Positioned, parse_query};
 
 use super::values;
 
-/// The deepest nesting `QueryLimits::max_nesting` may be set to: what validation and
-/// execution, which recurse over the parsed document, are tested with on a worker thread's
-/// stack (tests/e2e/nesting.rs).
-pub const MAX_NESTING: usize = 128;
+pub use crate::config::settings::MAX_NESTING;
 
 /// The most opening brackets a document may hold (guard 2). Far above what real queries
 /// hold (a large frontend query has a few hundred), and bounded so that the stack a parse

@@ -7,11 +7,11 @@ use sea_orm::{ColumnTrait, Iterable, QueryFilter, Select};
 use super::connection::{ConditionConnection, PageInfo, SideEffectConnection, TopicConnection};
 use super::context::request;
 use super::enums::{ContentStatus, NameOrderField, OrderDirection, TopicOrderField};
+use super::guard::RoleGuard;
 use super::types::{
     Condition, DocumentType, Revision, RevisionConnection, RevisionEdge, SetupStatus, SideEffect,
     Topic, User,
 };
-use crate::auth::guard::RoleGuard;
 use crate::auth::{setup, users};
 use crate::content::Visibility;
 use crate::content::document::{Document, SortField};

@@ -13,18 +13,14 @@ use ipnet::IpNet;
 pub struct TrustedProxies(Vec<IpNet>);
 
 impl TrustedProxies {
+    /// The proxies in `networks` (see [`crate::config::settings::parse_networks`]).
+    pub fn new(networks: Vec<IpNet>) -> Self {
+        Self(networks)
+    }
+
     /// Parses a comma-separated list of addresses and CIDR ranges (`10.0.0.0/8, ::1`).
     pub fn parse(list: &str) -> Result<Self, String> {
-        list.split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .map(|item| {
-                item.parse::<IpNet>()
-                    .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
-                    .map_err(|_| item.to_owned())
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Self)
+        crate::config::settings::parse_networks(list).map(Self)
     }
 
     fn trusts(&self, addr: IpAddr) -> bool {

@@ -14,10 +14,7 @@ use std::sync::{Arc, Mutex};
 use async_graphql::parser::types::ExecutableDocument;
 use lru::LruCache;
 
-/// Texts longer than this are parsed every time: real frontends' queries are a few hundred
-/// bytes to a few KiB, and this bounds what the cache can hold (with
-/// [`DOCUMENTS_KEPT`], a few MB at worst).
-pub const MAX_TEXT_BYTES: usize = 8 * 1024;
+pub use crate::graphql::limits::MAX_TEXT_BYTES;
 
 /// How many documents are kept (the least recently used go first).
 pub const DOCUMENTS_KEPT: usize = 128;

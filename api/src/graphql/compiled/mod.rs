@@ -50,7 +50,7 @@ use sql::{CURSOR_MARK, Dialect, ListShape, Parameter, SearchShape, Statement};
 
 /// Query texts longer than this are not compiled (the parsed-document cache keeps no
 /// longer ones either).
-const MAX_TEXT_BYTES: usize = crate::http::documents::MAX_TEXT_BYTES;
+use super::limits::MAX_TEXT_BYTES;
 
 /// How many query texts' verdicts are kept. A frontend sends a handful; when a node has
 /// seen more, it forgets them all and learns again (verdicts are cheap to relearn, and

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use crate::graphql::QueryLimits;
-use crate::graphql::nesting::MAX_NESTING;
-use crate::http::client::TrustedProxies;
+pub mod settings;
+
+use settings::{AuthSettings, MAX_NESTING, MIN_SECRET_BYTES, QueryLimits, ThrottleSettings};
 
 /// The embedded default: a SQLite file in the working directory, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dermis.db?mode=rwc";
@@ -262,7 +262,7 @@ pub struct TrafficSettings {
     /// Requests per second and burst per client, `None` when switched off.
     pub rate_limit: Option<(NonZeroU32, NonZeroU32)>,
     /// Proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: TrustedProxies,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Origins allowed by CORS.
     pub cors: CorsOrigins,
 }
@@ -283,7 +283,7 @@ impl TrafficArgs {
             let burst = NonZeroU32::new(self.rate_limit_burst.max(rate.get())).unwrap_or(rate);
             (rate, burst)
         });
-        let trusted_proxies = TrustedProxies::parse(&self.trusted_proxies).map_err(|value| {
+        let trusted_proxies = settings::parse_networks(&self.trusted_proxies).map_err(|value| {
             ConfigError::InvalidEntry {
                 name: "DERMIS_TRUSTED_PROXIES",
                 value,
@@ -411,7 +411,7 @@ pub struct ServeSettings {
     /// Signing secret, when configured.
     pub jwt_secret: Option<String>,
     /// Token lifetimes and the login throttle.
-    pub auth: crate::auth::AuthSettings,
+    pub auth: AuthSettings,
     /// What a query may cost.
     pub limits: QueryLimits,
     /// Rate limit, trusted proxies, CORS.
@@ -438,10 +438,10 @@ impl ServeArgs {
         let bind = parse_bind(&self.bind)?;
         let jwt_secret = self.jwt_secret.clone().filter(|s| !s.is_empty());
         if let Some(secret) = &jwt_secret
-            && secret.len() < crate::auth::tokens::MIN_SECRET_BYTES
+            && secret.len() < MIN_SECRET_BYTES
         {
             return Err(ConfigError::WeakSecret {
-                min: crate::auth::tokens::MIN_SECRET_BYTES,
+                min: MIN_SECRET_BYTES,
                 got: secret.len(),
             });
         }
@@ -452,7 +452,7 @@ impl ServeArgs {
                 Ok(value)
             }
         };
-        let auth = crate::auth::AuthSettings {
+        let auth = AuthSettings {
             access_ttl: Duration::from_secs(positive(
                 "DERMIS_ACCESS_TOKEN_TTL",
                 self.access_token_ttl,
@@ -461,7 +461,7 @@ impl ServeArgs {
                 "DERMIS_REFRESH_TOKEN_TTL",
                 self.refresh_token_ttl,
             )?),
-            throttle: crate::auth::ThrottleSettings {
+            throttle: ThrottleSettings {
                 per_account: positive(
                     "DERMIS_LOGIN_MAX_FAILURES_PER_ACCOUNT",
                     self.login_max_failures_per_account,

@@ -4,7 +4,7 @@
 use async_graphql::{Context, Guard};
 use entity::Role;
 
-use crate::graphql::context::request;
+use super::context::request;
 
 /// Who may call a field.
 #[derive(Debug, Clone, Copy)]

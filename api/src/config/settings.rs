@@ -1,0 +1,88 @@
+//! Settings that other modules act on, as plain data: configuration builds them, and
+//! `auth`, `graphql` and `http` read them (configuration knows none of those modules).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use ipnet::IpNet;
+
+/// The deepest nesting `QueryLimits::max_nesting` may be set to: what validation and
+/// execution, which recurse over the parsed document, are tested with on a worker thread's
+/// stack (tests/e2e/nesting.rs).
+pub const MAX_NESTING: usize = 128;
+
+/// Shortest accepted `DERMIS_JWT_SECRET`, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// What a request may cost. Every value is configurable (`DERMIS_MAX_*`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueryLimits {
+    /// Deepest field nesting, counting the root field as 1.
+    pub max_depth: usize,
+    /// Deepest nesting of brackets (selection sets, argument lists, list and object
+    /// values, list types), checked before the document is parsed.
+    pub max_nesting: usize,
+    /// Largest weighted complexity.
+    pub max_complexity: usize,
+    /// Most aliased fields in the operation, fragments expanded.
+    pub max_aliases: usize,
+    /// Most fields at the root of the operation.
+    pub max_root_fields: usize,
+    /// Longest query document, in bytes.
+    pub max_document_bytes: usize,
+    /// Largest `variables` object, in bytes of JSON.
+    pub max_variables_bytes: usize,
+    /// Whether `__schema` and `__type` may be queried.
+    pub introspection: bool,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            max_depth: 15,
+            max_nesting: 32,
+            max_complexity: 20_000,
+            max_aliases: 30,
+            max_root_fields: 20,
+            max_document_bytes: 64 * 1024,
+            max_variables_bytes: 512 * 1024,
+            introspection: true,
+        }
+    }
+}
+
+/// Lifetimes and limits of authentication.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// Lifetime of an access token.
+    pub access_ttl: Duration,
+    /// Lifetime of a refresh token.
+    pub refresh_ttl: Duration,
+    /// Login throttle.
+    pub throttle: ThrottleSettings,
+}
+
+/// Throttle limits.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottleSettings {
+    /// Failures allowed per account within `window`.
+    pub per_account: u64,
+    /// Failures allowed per client address within `window`.
+    pub per_client: u64,
+    /// The sliding window.
+    pub window: Duration,
+}
+
+/// Parses `DERMIS_TRUSTED_PROXIES`: a comma-separated list of addresses and CIDR ranges
+/// (`10.0.0.0/8, ::1`); the entry that is neither on failure.
+pub fn parse_networks(list: &str) -> Result<Vec<IpNet>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| item.to_owned())
+        })
+        .collect()
+}
