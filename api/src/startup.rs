@@ -15,11 +15,12 @@ use crate::content::rendered;
 use crate::content::seed::{self, SeedError};
 use crate::db::{self, DbSetupError};
 use crate::graphql::build_schema;
+use crate::graphql::cache::ResponseCache;
 use crate::graphql::compiled::CompiledReads;
-use crate::http::cache::ResponseCache;
-use crate::http::documents::ParsedDocuments;
-use crate::http::invalidation;
-use crate::http::persisted::PersistedQueries;
+use crate::graphql::documents::ParsedDocuments;
+use crate::graphql::executor::Executor;
+use crate::graphql::invalidation;
+use crate::graphql::persisted::PersistedQueries;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState, cors, observe, rate_limit};
 use crate::metrics::Metrics;
@@ -106,9 +107,9 @@ impl Application {
                 .await
                 .map_err(|e| StartupError::Listen(e.to_string()))?;
         }
-        let state = web::Data::new(AppState {
+        let has_bench_ceiling = settings.bench_ceiling_file.is_some();
+        let executor = Executor {
             cache,
-            cache_max_age: settings.cache_max_age,
             persisted_queries: PersistedQueries::new(settings.persisted_queries),
             documents: ParsedDocuments::default(),
             compiled: CompiledReads::new(
@@ -116,14 +117,19 @@ impl Application {
                 db.get_database_backend(),
                 sqlite_file,
             ),
-            bench_ceiling: settings.bench_ceiling_file.clone(),
-            bench_ceiling_body: std::sync::OnceLock::new(),
-            queries_in_flight: Arc::new(tokio::sync::Semaphore::new(
-                settings.max_concurrent_queries,
-            )),
+            queries_in_flight: tokio::sync::Semaphore::new(settings.max_concurrent_queries),
             schema: build_schema(db.clone(), auth.clone(), &settings.limits),
             complexity_schema: std::sync::OnceLock::new(),
             limits: settings.limits.clone(),
+            auth: auth.clone(),
+            db: db.clone(),
+            metrics: metrics.clone(),
+        };
+        let state = web::Data::new(AppState {
+            executor,
+            cache_max_age: settings.cache_max_age,
+            bench_ceiling: settings.bench_ceiling_file.clone(),
+            bench_ceiling_body: std::sync::OnceLock::new(),
             max_body_bytes: settings.max_body_bytes,
             rate_limiter: traffic
                 .rate_limit
@@ -145,7 +151,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
-                .configure(http::routes)
+                .configure(|cfg| http::routes(cfg, has_bench_ceiling))
                 .wrap(from_fn(rate_limit::limit))
                 .wrap(cors::cors(&traffic.cors))
                 .wrap(Compress::default())

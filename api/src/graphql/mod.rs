@@ -1,18 +1,25 @@
 //! The GraphQL schema: the public read API over topics, conditions and side effects.
 
 pub mod batching;
+pub mod cache;
 pub mod compiled;
 pub mod connection;
 pub mod context;
+pub mod documents;
 pub mod enums;
 pub mod error;
+pub mod executor;
 pub mod guard;
+pub mod invalidation;
 pub mod limits;
 pub mod loaders;
 pub mod mutation;
 pub mod nesting;
 pub mod nul;
+pub mod order;
+pub mod persisted;
 pub mod query;
+pub mod response;
 pub mod typename;
 pub mod types;
 pub mod values;
@@ -47,7 +54,7 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
 
 /// The schema that serves requests, reading from `db`, within `limits`. It refuses a query
 /// over the complexity limit with async-graphql's own check, whose error names neither the
-/// limit nor the query's complexity: [`is_complexity_refusal`] recognises that answer, and
+/// limit nor the query's complexity: [`response::is_complexity_refusal`] recognises that answer, and
 /// the request is then run once more on [`build_complexity_schema`]'s schema for the
 /// documented `QUERY_TOO_COMPLEX` error. (An extension on this schema could report it at
 /// once, but async-graphql sends every field of every query through the extension chain as
@@ -88,13 +95,6 @@ fn finish(
     } else {
         builder.disable_introspection().finish()
     }
-}
-
-/// Whether `response` is async-graphql's own complexity refusal (see [`build_schema`]).
-pub fn is_complexity_refusal(response: &async_graphql::Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && matches!(response.errors.as_slice(), [error]
-            if error.message == "Query is too complex." && error.extensions.is_none())
 }
 
 /// The schema's SDL, as committed in `api/schema.graphql` and printed by `dermis schema`:

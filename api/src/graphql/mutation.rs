@@ -2,7 +2,17 @@
 //! All but `login`, `refreshSession` and `createFirstAdmin` declare a guard; a test
 //! introspects the schema and proves each refuses an anonymous caller.
 
-use async_graphql::{Context, ID, InputObject, MergedObject, Object, SimpleObject, Union};
+use std::collections::HashSet;
+use std::sync::LazyLock;
+
+use async_graphql::parser::parse_schema;
+use async_graphql::parser::types::{
+    OperationDefinition, OperationType, Selection, TypeKind, TypeSystemDefinition,
+};
+use async_graphql::{
+    Context, EmptyMutation, EmptySubscription, ID, InputObject, MergedObject, Object, Schema,
+    SimpleObject, Union,
+};
 use entity::json::Reference;
 use entity::{condition, side_effect, topic};
 
@@ -24,7 +34,8 @@ use crate::errors::ApiResult;
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
-    AccountMutations,
+    SessionMutations,
+    SetupMutations,
     UserMutations,
     TopicMutations,
     ConditionMutations,
@@ -86,13 +97,14 @@ pub struct LogoutPayload {
     pub signed_out: bool,
 }
 
-/// Sign-in, sessions, setup and one's own password.
+/// Sign-in, sessions and one's own password: the mutations that change no content, so
+/// they leave the response cache alone (a login flood must not flush every node's cache).
 #[derive(Default)]
-pub struct AccountMutations;
+pub struct SessionMutations;
 
-/// Sign-in, sessions, setup and one's own password.
+/// Sign-in, sessions and one's own password.
 #[Object]
-impl AccountMutations {
+impl SessionMutations {
     /// Signs in. Wrong email and wrong password get the same answer; repeated failures per
     /// account and per client address are refused with `RATE_LIMITED` for a while.
     async fn login(
@@ -131,27 +143,6 @@ impl AccountMutations {
         Ok(LogoutPayload { signed_out: true })
     }
 
-    /// Creates the first admin while no user exists, with the setup code from the log.
-    /// Of concurrent calls exactly one succeeds.
-    async fn create_first_admin(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The setup code and the admin's details.")] input: CreateFirstAdminInput,
-    ) -> ApiResult<AuthPayload> {
-        let (_, db) = request(ctx)?;
-        let admin = NewUser {
-            email: input.email,
-            display_name: input.display_name,
-            role: entity::Role::Admin,
-            password: input.password,
-        };
-        Ok(
-            setup::create_first_admin(db, auth(ctx)?, &input.setup_code, admin)
-                .await?
-                .into(),
-        )
-    }
-
     /// Changes one's own password. Every session of the user ends; a new one is returned.
     #[graphql(guard = "RoleGuard::SignedIn")]
     async fn change_password(
@@ -172,6 +163,80 @@ impl AccountMutations {
         .await?;
         Ok(issued.into())
     }
+}
+
+/// Setting up a new server. Not a session mutation: it changes what the anonymous
+/// `setupStatus` answers.
+#[derive(Default)]
+pub struct SetupMutations;
+
+/// Setting up a new server.
+#[Object]
+impl SetupMutations {
+    /// Creates the first admin while no user exists, with the setup code from the log.
+    /// Of concurrent calls exactly one succeeds.
+    async fn create_first_admin(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The setup code and the admin's details.")] input: CreateFirstAdminInput,
+    ) -> ApiResult<AuthPayload> {
+        let (_, db) = request(ctx)?;
+        let admin = NewUser {
+            email: input.email,
+            display_name: input.display_name,
+            role: entity::Role::Admin,
+            password: input.password,
+        };
+        Ok(
+            setup::create_first_admin(db, auth(ctx)?, &input.setup_code, admin)
+                .await?
+                .into(),
+        )
+    }
+}
+
+/// The names of [`SessionMutations`]' fields, read from its GraphQL type (its SDL as the
+/// root of a schema of its own), so that a session mutation added there is known here.
+fn session_mutations() -> &'static HashSet<String> {
+    static NAMES: LazyLock<HashSet<String>> = LazyLock::new(|| {
+        let sdl = Schema::new(SessionMutations, EmptyMutation, EmptySubscription).sdl();
+        let Ok(document) = parse_schema(&sdl) else {
+            return HashSet::new();
+        };
+        document
+            .definitions
+            .iter()
+            .filter_map(|definition| match definition {
+                TypeSystemDefinition::Type(ty) if ty.node.name.node == "SessionMutations" => {
+                    match &ty.node.kind {
+                        TypeKind::Object(object) => Some(&object.fields),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            })
+            .flatten()
+            .map(|field| field.node.name.node.to_string())
+            .collect()
+    });
+    &NAMES
+}
+
+/// Whether running `operation` may change what anonymous callers see: it is a mutation
+/// with a field that is not a session mutation.
+pub fn changes_content(operation: &OperationDefinition) -> bool {
+    operation.ty == OperationType::Mutation
+        && operation
+            .selection_set
+            .node
+            .items
+            .iter()
+            .any(|item| match &item.node {
+                Selection::Field(field) => {
+                    !session_mutations().contains(field.node.name.node.as_str())
+                }
+                _ => true,
+            })
 }
 
 // ----- users (admins) -----------------------------------------------------------------
@@ -823,5 +888,37 @@ impl RevisionMutations {
             Restored::SideEffect(model) => Document::SideEffect(SideEffect { model, visibility }),
         };
         Ok(RestoreRevisionPayload { document })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_mutations_are_known_by_their_type() {
+        let names = session_mutations();
+        for name in ["login", "refreshSession", "logout", "changePassword"] {
+            assert!(names.contains(name), "{name} in {names:?}");
+        }
+        assert_eq!(names.len(), 4, "{names:?}");
+        let document = crate::graphql::nesting::parse(
+            "mutation { login(input: {email: \"a\", password: \"b\"}) { accessToken } \
+             createFirstAdmin(input: {setupCode: \"c\", email: \"a\", displayName: \"d\", password: \"p\"}) { accessToken } }",
+            32,
+        )
+        .expect("parses");
+        let operation = crate::graphql::limits::select_operation(&document, None).expect("one");
+        assert!(
+            changes_content(operation),
+            "createFirstAdmin changes setupStatus"
+        );
+        let document = crate::graphql::nesting::parse(
+            "mutation { logout(input: {refreshToken: \"r\"}) { signedOut } }",
+            32,
+        )
+        .expect("parses");
+        let operation = crate::graphql::limits::select_operation(&document, None).expect("one");
+        assert!(!changes_content(operation));
     }
 }

@@ -1,19 +1,17 @@
 //! HTTP endpoints: GraphQL over HTTP, GraphiQL, health, metrics and the admin UI.
 
 pub mod admin;
-pub mod cache;
 pub mod client;
 pub mod cors;
-pub mod documents;
 pub mod embedded;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
-pub mod invalidation;
+pub mod negotiate;
 pub mod observe;
-pub mod order;
-pub mod persisted;
 pub mod rate_limit;
+pub mod refusal;
+pub mod viewer;
 
 use std::sync::Arc;
 
@@ -21,25 +19,21 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use sea_orm::DatabaseConnection;
 
-use crate::graphql::AppSchema;
+use crate::graphql::executor::Executor;
 use crate::metrics::Metrics;
 
 /// What every handler can reach.
 pub struct AppState {
-    /// The database pool.
+    /// The database pool (health, metrics, sign-in checks).
     pub db: DatabaseConnection,
-    /// The GraphQL schema.
-    pub schema: AppSchema,
-    /// The schema that explains complexity refusals, built on the first one.
-    pub complexity_schema: std::sync::OnceLock<AppSchema>,
+    /// Answers GraphQL requests.
+    pub executor: Executor,
     /// Token verification.
     pub auth: Arc<crate::auth::Auth>,
     /// Process counters.
     pub metrics: Arc<Metrics>,
     /// Whether browsers get GraphiQL at `GET /graphql`.
     pub graphiql: bool,
-    /// What a query may cost.
-    pub limits: crate::graphql::QueryLimits,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// Per-client rate limit, when switched on.
@@ -50,29 +44,21 @@ pub struct AppState {
     pub slow_operation: std::time::Duration,
     /// The pool's configured size, for `/metrics`.
     pub db_max_connections: u32,
-    /// Anonymous published reads, by request.
-    pub cache: Arc<cache::ResponseCache>,
     /// `max-age` of cacheable `GET` answers, in seconds.
     pub cache_max_age: u32,
-    /// Automatic persisted queries, by hash.
-    pub persisted_queries: persisted::PersistedQueries,
-    /// Documents parsed before, by query text.
-    pub documents: documents::ParsedDocuments,
-    /// Query texts the compiled read path answers, learnt from the general executor.
-    pub compiled: crate::graphql::compiled::CompiledReads,
-    /// The benchmark's ceiling: a file whose bytes `/bench/ceiling` answers, when set.
+    /// The benchmark's ceiling: a file whose bytes `/bench/ceiling` answers
+    /// (`DERMIS_BENCH_CEILING_FILE`; the route exists only then). The benchmark writes it
+    /// after the server started, so it is read on first use.
     pub bench_ceiling: Option<std::path::PathBuf>,
     /// Those bytes, read on first use.
     pub bench_ceiling_body: std::sync::OnceLock<actix_web::web::Bytes>,
-    /// Queries executing at once (default: the database pool size): the rest wait before
-    /// any work, holding only their request. More are not faster (they all wait for the
-    /// pool) but each holds its rows and answer in memory: 64 concurrent listings of 20
-    /// topics took the server from 40 to 86 MB.
-    pub queries_in_flight: Arc<tokio::sync::Semaphore>,
 }
 
-/// Registers every route.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// Registers every route; `/bench/ceiling` only when the benchmark asked for it.
+pub fn routes(cfg: &mut web::ServiceConfig, bench_ceiling: bool) {
+    if bench_ceiling {
+        cfg.route("/bench/ceiling", web::to(bench_ceiling_answer));
+    }
     cfg.service(
         web::resource("/graphql")
             .route(web::post().to(graphql::post))
@@ -82,7 +68,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/healthz", web::get().to(health::live))
     .route("/readyz", web::get().to(health::ready))
     .route("/metrics", web::get().to(metrics))
-    .route("/bench/ceiling", web::to(bench_ceiling))
     .route("/graphiql/{file}", web::get().to(graphiql::asset))
     .route("/admin", web::get().to(admin::redirect))
     .route("/admin/{path:.*}", web::get().to(admin::asset));
@@ -99,18 +84,16 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 /// reads the request's body as `/graphql` does: left unread, the body made actix-web close
 /// the connection after each answer, and every request paid for a new connection (the
 /// ceiling then came out below the cached GraphQL answer, at 40-45% of its rate).
-async fn bench_ceiling(state: web::Data<AppState>, _body: web::Bytes) -> HttpResponse {
-    let Some(path) = &state.bench_ceiling else {
-        return HttpResponse::NotFound().finish();
-    };
+async fn bench_ceiling_answer(state: web::Data<AppState>, _body: web::Bytes) -> HttpResponse {
     let body = state.bench_ceiling_body.get_or_init(|| {
-        std::fs::read(path)
-            .map(actix_web::web::Bytes::from)
+        let read = state.bench_ceiling.as_ref().map(std::fs::read);
+        read.and_then(Result::ok)
+            .map(web::Bytes::from)
             .unwrap_or_default()
     });
     HttpResponse::Ok()
         .content_type("application/graphql-response+json; charset=utf-8")
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(body.clone())
 }
 

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use async_graphql::parser::types::ExecutableDocument;
 use lru::LruCache;
 
-pub use crate::graphql::limits::MAX_TEXT_BYTES;
+use super::limits::MAX_TEXT_BYTES;
 
 /// How many documents are kept (the least recently used go first).
 pub const DOCUMENTS_KEPT: usize = 128;
