@@ -11,6 +11,7 @@ mod compiled;
 mod counts;
 mod database;
 mod dataloaders;
+mod differential;
 mod durability;
 mod editing;
 mod errors;
