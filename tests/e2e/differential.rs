@@ -8,7 +8,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use dermis_tests::{Backend, Session, TestServer, on_both_databases};
+use dermis_tests::{Session, TestServer, on_both_databases};
 use serde_json::{Value, json};
 
 /// Documents per run and database.
