@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::{ContentStatus, condition, side_effect, topic};
 use sea_orm::EntityTrait;
 
+use super::read_model::{self, View};
 use super::snapshot::Snapshot;
 
 /// The fields a list can be ordered by.
@@ -51,6 +52,8 @@ pub trait Document: EntityTrait<Model: Sync> {
     const HTML: Self::Column;
     /// Entity type name used in revisions.
     const KIND: &'static str;
+    /// Its public read model (a unit test holds [`Document::LABEL`] and the table to it).
+    const VIEW: &'static View;
 
     /// The row's id.
     fn id(model: &Self::Model) -> i32;
@@ -72,7 +75,7 @@ pub fn published_sort_value(at: Option<DateTime<Utc>>) -> SortValue {
 }
 
 macro_rules! document {
-    ($module:ident, $kind:literal, $label:ident, $text:ident, $html:ident) => {
+    ($module:ident, $kind:literal, $view:ident, $label:ident, $text:ident, $html:ident) => {
         impl Document for $module::Entity {
             const ID: Self::Column = $module::Column::Id;
             const SLUG: Self::Column = $module::Column::Slug;
@@ -85,6 +88,7 @@ macro_rules! document {
             const TEXT: Self::Column = $module::Column::$text;
             const HTML: Self::Column = $module::Column::$html;
             const KIND: &'static str = $kind;
+            const VIEW: &'static View = &read_model::$view;
 
             fn id(model: &Self::Model) -> i32 {
                 model.id
@@ -142,11 +146,19 @@ impl Labelled for side_effect::Model {
 
 // The columns a search looks in are the migrations' (`m20261125_000006_search`: FTS5 tables
 // on SQLite, `m20261125_000008_pg_search_column` on PostgreSQL), not listed here.
-document!(topic, "topic", Title, Body, BodyHtml);
-document!(condition, "condition", Name, Description, DescriptionHtml);
+document!(topic, "topic", TOPIC, Title, Body, BodyHtml);
+document!(
+    condition,
+    "condition",
+    CONDITION,
+    Name,
+    Description,
+    DescriptionHtml
+);
 document!(
     side_effect,
     "side_effect",
+    SIDE_EFFECT,
     Name,
     Description,
     DescriptionHtml
@@ -154,7 +166,7 @@ document!(
 
 /// Is this status visible under `visibility`?
 pub fn visible(status: ContentStatus, visibility: super::Visibility) -> bool {
-    visibility == super::Visibility::All || status == ContentStatus::Published
+    visibility == super::Visibility::All || status == super::read_model::PUBLIC_STATUS
 }
 
 /// The GraphQL name of a document type (`TOPIC`, `CONDITION`, `SIDE_EFFECT`).
@@ -172,5 +184,31 @@ pub fn human_name(kind: &str) -> &'static str {
         "topic" => "topic",
         "condition" => "condition",
         _ => "side effect",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::IdenStatic;
+
+    use super::*;
+
+    fn agrees<E: Document>() {
+        assert_eq!(E::default().table_name(), E::VIEW.table);
+        assert_eq!(E::LABEL.as_str(), E::VIEW.label, "{}", E::VIEW.type_name);
+        for (column, kind) in [(E::HTML, "html"), (E::TEXT, "text"), (E::SLUG, "slug")] {
+            assert!(
+                E::VIEW.fields.iter().any(|f| f.column == column.as_str()),
+                "{} {kind}",
+                E::VIEW.type_name
+            );
+        }
+    }
+
+    #[test]
+    fn each_documents_columns_are_its_read_models() {
+        agrees::<topic::Entity>();
+        agrees::<condition::Entity>();
+        agrees::<side_effect::Entity>();
     }
 }

@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 
-use entity::{ContentStatus, condition, side_effect, topic, topic_condition, topic_side_effect};
+use entity::{condition, side_effect, topic, topic_condition, topic_side_effect};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter,
     QueryOrder, QueryResult, QuerySelect, Related, Select,
 };
 
 use super::Visibility;
+use super::read_model::PUBLIC_STATUS;
 use crate::errors::ApiResult;
 
 /// Links grouped by the key they were asked for.
@@ -68,7 +69,7 @@ pub async fn conditions_of_topics(
         .order_by_asc(topic_condition::Column::TopicId)
         .order_by_asc(topic_condition::Column::Position);
     if visibility == Visibility::PublishedOnly {
-        select = select.filter(condition::Column::Status.eq(ContentStatus::Published));
+        select = select.filter(condition::Column::Status.eq(PUBLIC_STATUS));
     }
     grouped::<_, condition::Entity>(db, select, |link| link.topic_id).await
 }
@@ -84,7 +85,7 @@ pub async fn side_effects_of_topics(
         .order_by_asc(topic_side_effect::Column::TopicId)
         .order_by_asc(topic_side_effect::Column::Position);
     if visibility == Visibility::PublishedOnly {
-        select = select.filter(side_effect::Column::Status.eq(ContentStatus::Published));
+        select = select.filter(side_effect::Column::Status.eq(PUBLIC_STATUS));
     }
     grouped::<_, side_effect::Entity>(db, select, |link| link.topic_id).await
 }
@@ -100,7 +101,7 @@ pub async fn topics_of_conditions(
         .order_by_asc(topic::Column::Title)
         .order_by_asc(topic::Column::Id);
     if visibility == Visibility::PublishedOnly {
-        select = select.filter(topic::Column::Status.eq(ContentStatus::Published));
+        select = select.filter(topic::Column::Status.eq(PUBLIC_STATUS));
     }
     grouped::<_, topic::Entity>(db, select, |link| link.condition_id).await
 }
@@ -116,7 +117,7 @@ pub async fn topics_of_side_effects(
         .order_by_asc(topic::Column::Title)
         .order_by_asc(topic::Column::Id);
     if visibility == Visibility::PublishedOnly {
-        select = select.filter(topic::Column::Status.eq(ContentStatus::Published));
+        select = select.filter(topic::Column::Status.eq(PUBLIC_STATUS));
     }
     grouped::<_, topic::Entity>(db, select, |link| link.side_effect_id).await
 }

@@ -5,6 +5,7 @@ pub mod edit;
 pub mod links;
 pub mod pagination;
 pub mod query;
+pub mod read_model;
 pub mod rendered;
 pub mod seed;
 pub mod snapshot;

@@ -10,6 +10,7 @@ use sea_orm::{
 use super::Visibility;
 use super::document::{Document, SortField, SortValue};
 use super::pagination::{Cursor, Direction, Ordering, Page, PageArgs, PageRequest};
+use super::read_model::PUBLIC_STATUS;
 use crate::errors::{ApiError, ApiResult};
 
 /// Longest accepted search string.
@@ -31,7 +32,7 @@ pub async fn find_by_slug<E: Document>(
 /// Restricts a select to what `visibility` may see.
 pub fn visible<E: Document>(select: Select<E>, visibility: Visibility) -> Select<E> {
     match visibility {
-        Visibility::PublishedOnly => select.filter(E::STATUS.eq(ContentStatus::Published)),
+        Visibility::PublishedOnly => select.filter(E::STATUS.eq(PUBLIC_STATUS)),
         Visibility::All => select,
     }
 }
@@ -194,7 +195,7 @@ impl LinkSide {
         if visibility == Visibility::PublishedOnly {
             query.and_where(
                 Expr::col((self.other_table.clone(), "status".into_iden()))
-                    .eq(ContentStatus::Published.to_value()),
+                    .eq(super::read_model::public_status()),
             );
         }
         query

@@ -110,3 +110,43 @@ impl From<NameOrderField> for crate::content::document::SortField {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{InputType, Value};
+    use sea_orm::{ActiveEnum, Iterable};
+
+    use super::*;
+    use crate::content::read_model::{DURATION, EnumMap, FREQUENCY, SEVERITY, STATUS};
+
+    /// Each variant's stored value and GraphQL name, as the read model declares them.
+    fn holds<E, G>(map: &EnumMap)
+    where
+        E: ActiveEnum<Value = String> + Iterable + Copy,
+        G: From<E> + InputType,
+    {
+        let actual: Vec<(String, String)> = E::iter()
+            .map(|variant| {
+                let named = match G::from(variant).to_value() {
+                    Value::Enum(name) => name.to_string(),
+                    other => other.to_string(),
+                };
+                (variant.to_value(), named)
+            })
+            .collect();
+        let declared: Vec<(String, String)> = map
+            .values
+            .iter()
+            .map(|(s, n)| ((*s).to_owned(), (*n).to_owned()))
+            .collect();
+        assert_eq!(actual, declared, "{}", map.name);
+    }
+
+    #[test]
+    fn the_read_models_enum_maps_are_the_schemas() {
+        holds::<entity::ContentStatus, ContentStatus>(&STATUS);
+        holds::<entity::Frequency, Frequency>(&FREQUENCY);
+        holds::<entity::Severity, Severity>(&SEVERITY);
+        holds::<entity::Duration, Duration>(&DURATION);
+    }
+}

@@ -18,6 +18,7 @@ use crate::content::document::{Document, SortField};
 use crate::content::edit::{self, drafts_visibility};
 use crate::content::pagination::{MAX_PAGE_SIZE, Ordering, Page, PageArgs};
 use crate::content::query::{self, LinkSide, Total};
+use crate::content::read_model::PUBLIC_STATUS;
 use crate::content::validate;
 use crate::errors::{ApiError, ApiResult};
 
@@ -113,9 +114,7 @@ fn status_filter(
     statuses.dedup();
     // Asking for published documents only shows what the public sees, links included,
     // whoever asks: only a status beyond it opens drafts (to editors).
-    let drafts = statuses
-        .iter()
-        .any(|s| *s != entity::ContentStatus::Published);
+    let drafts = statuses.iter().any(|s| *s != PUBLIC_STATUS);
     let visibility = drafts_visibility(drafts, request.viewer.is_editor())?;
     Ok((visibility, Some(statuses)))
 }
@@ -136,7 +135,7 @@ async fn page<E: Document>(
     // Without a status filter a list shows published documents only, to everybody.
     let listed = match (&statuses, visibility) {
         (Some(statuses), _) => statuses.clone(),
-        (None, Visibility::PublishedOnly) => vec![entity::ContentStatus::Published],
+        (None, Visibility::PublishedOnly) => vec![PUBLIC_STATUS],
         (None, Visibility::All) => entity::ContentStatus::iter().collect(),
     };
     if let Some(statuses) = statuses {

@@ -46,7 +46,7 @@ use crate::content::validate::MAX_SLUG;
 use crate::metrics::Metrics;
 use inline::{InlineReader, Param, WriteGuard, Writes};
 use plan::{ListArgs, Plan, Root, Text};
-use sql::{CURSOR_MARK, Dialect, ListShape, Parameter, SearchShape, Statement};
+use sql::{CURSOR_MARK, Dialect, GENERAL_MARK, ListShape, Parameter, SearchShape, Statement};
 
 /// Query texts longer than this are not compiled (the parsed-document cache keeps no
 /// longer ones either).
@@ -286,6 +286,10 @@ impl CompiledReads {
                 return None;
             }
         };
+        if body.as_bytes().contains(&GENERAL_MARK) {
+            // A value only the general executor gives (see `sql::GENERAL_MARK`).
+            return None;
+        }
         // Before `compact`: a cursor's JSON sits unescaped inside its string.
         let Some(body) = cursors(body) else {
             tracing::warn!(

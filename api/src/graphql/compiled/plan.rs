@@ -13,6 +13,10 @@ use async_graphql::parser::types::{
 };
 use async_graphql_value::{ConstValue, Value};
 
+use crate::content::read_model::{
+    CONDITION, CONDITION_LINK, Field, Kind, SIDE_EFFECT, SIDE_EFFECT_LINK, TOPIC, View,
+};
+
 /// The most fields one object of the answer may have: PostgreSQL's `json_build_object`
 /// takes at most 100 arguments (a key and a value per field).
 const MAX_FIELDS: usize = 50;
@@ -26,12 +30,8 @@ const MAX_FRAGMENT_DEPTH: usize = 8;
 pub enum Node {
     /// A constant string (`__typename`).
     Const(&'static str),
-    /// A column as it is: text, integer or null.
-    Column(&'static str),
-    /// An integer column as a string (GraphQL `ID`).
-    Id(&'static str),
-    /// A column that holds a JSON document (a list of texts).
-    Json(&'static str),
+    /// A field of the read model, read from the row `Row` names.
+    Field(Row, &'static Field),
     /// An object computed from the same row (an edge's `node`).
     Object(Fields),
     /// The topic's published links of one kind, in editorial order, as edge objects.
@@ -52,6 +52,28 @@ pub enum Node {
     StartCursor,
     /// `PageInfo.endCursor`.
     EndCursor,
+}
+
+/// Which row of the statement a field reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Row {
+    /// The topic (`t`).
+    Topic,
+    /// A topic's link (`l`).
+    Link,
+    /// A link's condition or side effect (`n`).
+    Document,
+}
+
+impl Row {
+    /// The row's name in the statement.
+    pub fn alias(self) -> &'static str {
+        match self {
+            Self::Topic => "t",
+            Self::Link => "l",
+            Self::Document => "n",
+        }
+    }
 }
 
 /// The fields of an object of the answer, in the query's order, by response key.
@@ -409,107 +431,84 @@ fn page_info_field(name: &str, selection: &SelectionSet, _: &Walk<'_>) -> Option
     leaf(selection, node)
 }
 
+/// A field of `view` this path computes, read from `row`: every field of the read model
+/// whose kind it knows.
+fn read_field(view: &'static View, row: Row, name: &str, selection: &SelectionSet) -> Option<Node> {
+    let field = view.field(name)?;
+    if field.kind == Kind::Other {
+        return None;
+    }
+    leaf(selection, Node::Field(row, field))
+}
+
 /// The fields of `Topic` this path computes.
 fn topic_field(name: &str, selection: &SelectionSet, walk: &Walk<'_>) -> Option<Node> {
-    let node = match name {
-        "__typename" => Node::Const("Topic"),
-        "id" => Node::Id("t.id"),
-        "slug" => Node::Column("t.slug"),
-        "title" => Node::Column("t.title"),
-        "summary" => Node::Column("t.summary"),
-        "body" => Node::Column("t.body"),
-        "bodyHtml" => Node::Column("t.body_html"),
-        "features" => Node::Json("t.features"),
-        "benefits" => Node::Json("t.benefits"),
-        "status" => Node::Column("t.status"),
-        "version" => Node::Column("t.version"),
+    match name {
+        "__typename" => leaf(selection, Node::Const(TOPIC.type_name)),
         "conditions" => {
-            let edge = object(walk, selection, "TopicConditionEdge", condition_edge_field)?;
-            return Some(Node::Links(LinkKind::Conditions, edge));
+            let edge = object(
+                walk,
+                selection,
+                CONDITION_LINK.type_name,
+                condition_edge_field,
+            )?;
+            Some(Node::Links(LinkKind::Conditions, edge))
         }
         "sideEffects" => {
             let edge = object(
                 walk,
                 selection,
-                "TopicSideEffectEdge",
+                SIDE_EFFECT_LINK.type_name,
                 side_effect_edge_field,
             )?;
-            return Some(Node::Links(LinkKind::SideEffects, edge));
+            Some(Node::Links(LinkKind::SideEffects, edge))
         }
-        _ => return None,
-    };
-    leaf(selection, node)
+        _ => read_field(&TOPIC, Row::Topic, name, selection),
+    }
 }
 
 /// The fields of `TopicConditionEdge`.
 fn condition_edge_field(name: &str, selection: &SelectionSet, walk: &Walk<'_>) -> Option<Node> {
     match name {
-        "__typename" => leaf(selection, Node::Const("TopicConditionEdge")),
+        "__typename" => leaf(selection, Node::Const(CONDITION_LINK.type_name)),
         "node" => Some(Node::Object(object(
             walk,
             selection,
-            "Condition",
+            CONDITION.type_name,
             condition_field,
         )?)),
-        _ => link_field(name, selection),
+        _ => read_field(&CONDITION_LINK, Row::Link, name, selection),
     }
 }
 
 /// The fields of `TopicSideEffectEdge`.
 fn side_effect_edge_field(name: &str, selection: &SelectionSet, walk: &Walk<'_>) -> Option<Node> {
     match name {
-        "__typename" => leaf(selection, Node::Const("TopicSideEffectEdge")),
+        "__typename" => leaf(selection, Node::Const(SIDE_EFFECT_LINK.type_name)),
         "node" => Some(Node::Object(object(
             walk,
             selection,
-            "SideEffect",
+            SIDE_EFFECT.type_name,
             side_effect_field,
         )?)),
-        "frequency" => leaf(selection, Node::Column("l.frequency")),
-        "severity" => leaf(selection, Node::Column("l.severity")),
-        "duration" => leaf(selection, Node::Column("l.duration")),
-        _ => link_field(name, selection),
-    }
-}
-
-/// The fields both edge types have.
-fn link_field(name: &str, selection: &SelectionSet) -> Option<Node> {
-    match name {
-        "position" => leaf(selection, Node::Column("l.position")),
-        "note" => leaf(selection, Node::Column("l.note")),
-        _ => None,
+        _ => read_field(&SIDE_EFFECT_LINK, Row::Link, name, selection),
     }
 }
 
 /// The fields of `Condition` (without its reverse links).
 fn condition_field(name: &str, selection: &SelectionSet, _: &Walk<'_>) -> Option<Node> {
     match name {
-        "__typename" => leaf(selection, Node::Const("Condition")),
-        _ => named_field(name, selection),
+        "__typename" => leaf(selection, Node::Const(CONDITION.type_name)),
+        _ => read_field(&CONDITION, Row::Document, name, selection),
     }
 }
 
 /// The fields of `SideEffect` (without its reverse links).
 fn side_effect_field(name: &str, selection: &SelectionSet, _: &Walk<'_>) -> Option<Node> {
     match name {
-        "__typename" => leaf(selection, Node::Const("SideEffect")),
-        _ => named_field(name, selection),
+        "__typename" => leaf(selection, Node::Const(SIDE_EFFECT.type_name)),
+        _ => read_field(&SIDE_EFFECT, Row::Document, name, selection),
     }
-}
-
-/// The fields `Condition` and `SideEffect` share.
-fn named_field(name: &str, selection: &SelectionSet) -> Option<Node> {
-    let node = match name {
-        "id" => Node::Id("n.id"),
-        "slug" => Node::Column("n.slug"),
-        "name" => Node::Column("n.name"),
-        "description" => Node::Column("n.description"),
-        "descriptionHtml" => Node::Column("n.description_html"),
-        "status" => Node::Column("n.status"),
-        "version" => Node::Column("n.version"),
-        _ => return None,
-    };
-    leaf(selection, node)
 }
 
 #[cfg(test)]

@@ -10,9 +10,13 @@
 
 use sea_orm::DbBackend;
 
-use super::plan::{Fields, LinkKind, Node, Plan, Root};
+use super::plan::{Fields, LinkKind, Node, Plan, Root, Row};
 use crate::content::pagination::LABEL_CURSOR;
 use crate::content::query::search_condition;
+use crate::content::read_model::{
+    CONDITION, CONDITION_LINK, EnumMap, Field, Kind, SIDE_EFFECT, SIDE_EFFECT_LINK, TOPIC,
+    public_status, published,
+};
 
 /// The SQL dialect of a statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,9 +92,10 @@ pub fn statement(plan: &Plan, dialect: Dialect, shapes: &[ListShape]) -> Stateme
                 writer.object(&mut topic, fields);
                 let slug = writer.parameter(Parameter::Slug(index));
                 answer.sql(format!(
-                    "COALESCE((SELECT {} FROM topics t WHERE t.slug = {slug} \
-                     AND t.status = 'PUBLISHED'), 'null')",
-                    topic.finish()
+                    "COALESCE((SELECT {} FROM {} t WHERE t.slug = {slug} AND {}), 'null')",
+                    topic.finish(),
+                    TOPIC.table,
+                    published("t"),
                 ));
             }
             Root::Topics { fields, .. } => {
@@ -114,6 +119,11 @@ pub fn statement(plan: &Plan, dialect: Dialect, shapes: &[ListShape]) -> Stateme
 /// [`super::cursors`] replaces by its opaque (base64) form. The databases escape every
 /// control character inside JSON strings, so it cannot come from content.
 pub const CURSOR_MARK: u8 = 1;
+
+/// The byte a statement's answer holds where it met a value only the general executor can
+/// give (stored HTML not rendered yet): such an answer is dropped and the general executor
+/// answers. Like [`CURSOR_MARK`], content cannot hold it unescaped.
+pub const GENERAL_MARK: u8 = 2;
 
 /// Arguments of one `concat()` at most (PostgreSQL takes 100; SQLite, built with its
 /// default limits, 127 or more); longer ones are nested.
@@ -192,9 +202,6 @@ struct List {
     shape: ListShape,
 }
 
-/// The order of every list: title, then id (the general executor's default).
-const LIST_ORDER: &str = "ORDER BY t.title, t.id";
-
 /// Writes the expressions of one statement, collecting its parameters in text order.
 struct Writer {
     dialect: Dialect,
@@ -223,7 +230,7 @@ impl Writer {
 
     /// The rows of the whole list (`t`): published and matching its search.
     fn base(&mut self, list: List) -> String {
-        let mut condition = "t.status = 'PUBLISHED'".to_owned();
+        let mut condition = published("t");
         match list.shape.search {
             SearchShape::None => {}
             SearchShape::Nothing => condition.push_str(" AND 1 = 0"),
@@ -234,7 +241,7 @@ impl Writer {
                 };
                 let placeholder = self.parameter(Parameter::Search(list.index));
                 condition.push_str(" AND ");
-                condition.push_str(&search_condition("topics", "t", backend, &placeholder));
+                condition.push_str(&search_condition(TOPIC.table, "t", backend, &placeholder));
             }
         }
         condition
@@ -245,7 +252,8 @@ impl Writer {
         let title = self.parameter(Parameter::AfterTitle(list.index));
         let same_title = self.parameter(Parameter::AfterTitle(list.index));
         let id = self.parameter(Parameter::AfterId(list.index));
-        format!("(t.title > {title} OR (t.title = {same_title} AND t.id > {id}))")
+        let label = format!("t.{}", TOPIC.label);
+        format!("({label} > {title} OR ({label} = {same_title} AND t.id > {id}))")
     }
 
     /// The rows the page starts from: the list's, after the cursor.
@@ -263,7 +271,8 @@ impl Writer {
     fn page(&mut self, list: List, columns: &str) -> String {
         let seek = self.seek(list);
         let first = self.parameter(Parameter::First(list.index));
-        format!("SELECT {columns} FROM topics t WHERE {seek} {LIST_ORDER} LIMIT {first}")
+        let (table, order) = (TOPIC.table, TOPIC.list_order("t"));
+        format!("SELECT {columns} FROM {table} t WHERE {seek} {order} LIMIT {first}")
     }
 
     /// An edge's cursor, the row being `row`, as a JSON string of the cursor's JSON
@@ -277,7 +286,7 @@ impl Writer {
         text.literal("\"");
         text.sql(mark.clone());
         text.literal(before_title);
-        text.sql(self.quoted(&format!("{row}.title")));
+        text.sql(self.quoted(&format!("{row}.{}", TOPIC.label)));
         text.literal(before_id);
         text.sql(format!("CAST({row}.id AS TEXT)"));
         text.literal(end);
@@ -288,12 +297,13 @@ impl Writer {
     /// The cursor of the page's first (`last: false`) or last row, or `null`.
     fn page_cursor(&mut self, last: bool) -> String {
         let list = self.list();
-        let page = self.page(list, "t.title, t.id");
+        let label = TOPIC.label;
+        let page = self.page(list, &format!("t.{label}, t.id"));
         let mut cursor = Concat::default();
         self.cursor(&mut cursor, "p");
         let direction = if last { " DESC" } else { "" };
         format!(
-            "COALESCE((SELECT {} FROM ({page}) p ORDER BY p.title{direction}, p.id{direction} LIMIT 1), 'null')",
+            "COALESCE((SELECT {} FROM ({page}) p ORDER BY p.{label}{direction}, p.id{direction} LIMIT 1), 'null')",
             cursor.finish()
         )
     }
@@ -322,17 +332,55 @@ impl Writer {
         }
     }
 
+    /// A field of the read model as JSON, read from `row`.
+    fn field(&self, row: Row, field: &Field) -> String {
+        let column = format!("{}.{}", row.alias(), field.column);
+        match field.kind {
+            Kind::Id => self.quoted(&format!("CAST({column} AS TEXT)")),
+            Kind::Text | Kind::OptionalText | Kind::Int => self.quoted(&column),
+            Kind::Enum(map) => self.quoted(&Self::named(&column, map)),
+            Kind::TextList => match self.dialect {
+                // Stored as JSON text; `json()` also checks and minifies it.
+                Dialect::Sqlite => format!("json({column})"),
+                Dialect::Postgres => format!("CAST({column} AS TEXT)"),
+            },
+            // Not rendered yet (a row written without it): the general executor renders it.
+            Kind::Html { .. } => match self.dialect {
+                Dialect::Sqlite => format!(
+                    "CASE WHEN {column} IS NULL THEN char({GENERAL_MARK}) ELSE json_quote({column}) END"
+                ),
+                Dialect::Postgres => {
+                    format!("COALESCE(CAST(to_json({column}) AS TEXT), chr({GENERAL_MARK}))")
+                }
+            },
+            // The plan never asks for these (see `plan::read_field`); were it to, the general
+            // executor would answer.
+            Kind::Other => match self.dialect {
+                Dialect::Sqlite => format!("char({GENERAL_MARK})"),
+                Dialect::Postgres => format!("chr({GENERAL_MARK})"),
+            },
+        }
+    }
+
+    /// An enum column as the API spells it: the column itself when every value is stored
+    /// that way.
+    fn named(column: &str, map: &EnumMap) -> String {
+        if map.stored_as_named() {
+            return column.to_owned();
+        }
+        let cases: String = map
+            .values
+            .iter()
+            .map(|(stored, named)| format!(" WHEN '{stored}' THEN '{named}'"))
+            .collect();
+        format!("CASE {column}{cases} END")
+    }
+
     fn node(&mut self, text: &mut Concat, node: &Node) {
         match node {
             // Type names: letters only.
             Node::Const(name) => text.literal(&format!("\"{name}\"")),
-            Node::Column(column) => text.sql(self.quoted(column)),
-            Node::Id(column) => text.sql(self.quoted(&format!("CAST({column} AS TEXT)"))),
-            Node::Json(column) => text.sql(match self.dialect {
-                // Stored as JSON text; `json()` also checks and minifies it.
-                Dialect::Sqlite => format!("json({column})"),
-                Dialect::Postgres => format!("CAST({column} AS TEXT)"),
-            }),
+            Node::Field(row, field) => text.sql(self.field(*row, field)),
             Node::Object(fields) => self.object(text, fields),
             Node::Links(kind, fields) => {
                 let links = self.links(*kind, fields);
@@ -344,12 +392,16 @@ impl Writer {
                 text.sql(if list.shape.search == SearchShape::None {
                     // Every published topic: the count the triggers keep (see
                     // `content::query::Total`).
-                    "(SELECT CAST(n AS TEXT) FROM document_counts \
-                     WHERE table_name = 'topics' AND status = 'PUBLISHED')"
-                        .to_owned()
+                    format!(
+                        "(SELECT CAST(n AS TEXT) FROM document_counts \
+                         WHERE table_name = '{}' AND status = '{}')",
+                        TOPIC.table,
+                        public_status()
+                    )
                 } else {
                     let base = self.base(list);
-                    format!("(SELECT CAST(count(*) AS TEXT) FROM topics t WHERE {base})")
+                    let table = TOPIC.table;
+                    format!("(SELECT CAST(count(*) AS TEXT) FROM {table} t WHERE {base})")
                 });
             }
             Node::Edges(fields) => {
@@ -366,9 +418,10 @@ impl Writer {
                         )
                     }
                     Dialect::Postgres => {
-                        let page = self.page(list, &format!("{edge} AS j, t.title, t.id"));
+                        let label = TOPIC.label;
+                        let page = self.page(list, &format!("{edge} AS j, t.{label}, t.id"));
                         format!(
-                            "(SELECT concat('[', COALESCE(string_agg(p.j, ',' ORDER BY p.title, p.id), ''), ']') FROM ({page}) p)"
+                            "(SELECT concat('[', COALESCE(string_agg(p.j, ',' ORDER BY p.{label}, p.id), ''), ']') FROM ({page}) p)"
                         )
                     }
                 });
@@ -378,8 +431,9 @@ impl Writer {
                 let list = self.list();
                 let seek = self.seek(list);
                 let first = self.parameter(Parameter::First(list.index));
+                let (table, order) = (TOPIC.table, TOPIC.list_order("t"));
                 text.sql(Self::boolean(&format!(
-                    "EXISTS (SELECT 1 FROM topics t WHERE {seek} {LIST_ORDER} LIMIT 1 OFFSET {first})"
+                    "EXISTS (SELECT 1 FROM {table} t WHERE {seek} {order} LIMIT 1 OFFSET {first})"
                 )));
             }
             Node::HasPreviousPage => {
@@ -388,8 +442,9 @@ impl Writer {
                     // Any row of the list at or before the cursor.
                     let base = self.base(list);
                     let after = self.after(list);
+                    let table = TOPIC.table;
                     text.sql(Self::boolean(&format!(
-                        "EXISTS (SELECT 1 FROM topics t WHERE {base} AND NOT {after})"
+                        "EXISTS (SELECT 1 FROM {table} t WHERE {base} AND NOT {after})"
                     )));
                 } else {
                     text.literal("false");
@@ -409,9 +464,10 @@ impl Writer {
     /// A topic's published links of one kind, in editorial order; `[]` when none.
     fn links(&mut self, kind: LinkKind, edge: &Fields) -> String {
         let (links, documents, target) = match kind {
-            LinkKind::Conditions => ("topic_conditions", "conditions", "condition_id"),
-            LinkKind::SideEffects => ("topic_side_effects", "side_effects", "side_effect_id"),
+            LinkKind::Conditions => (CONDITION_LINK.table, CONDITION.table, "condition_id"),
+            LinkKind::SideEffects => (SIDE_EFFECT_LINK.table, SIDE_EFFECT.table, "side_effect_id"),
         };
+        let visible = published("n");
         let mut object = Concat::default();
         self.object(&mut object, edge);
         let object = object.finish();
@@ -425,7 +481,7 @@ impl Writer {
             Dialect::Sqlite => format!(
                 "(SELECT concat('[', COALESCE(group_concat(j, ','), ''), ']') \
                  FROM (SELECT {object} AS j FROM {links} l JOIN {documents} n \
-                 ON n.id = l.{target} WHERE l.topic_id = t.id AND n.status = 'PUBLISHED' \
+                 ON n.id = l.{target} WHERE l.topic_id = t.id AND {visible} \
                  ORDER BY l.position))"
             ),
             // Each link's document by its primary key, in a fenced (`OFFSET 0`) lateral
@@ -436,7 +492,7 @@ impl Writer {
             Dialect::Postgres => format!(
                 "(SELECT concat('[', COALESCE(string_agg({object}, ',' ORDER BY l.position), ''), ']') \
                  FROM {links} l CROSS JOIN LATERAL (SELECT {columns} FROM {documents} n \
-                 WHERE n.id = l.{target} AND n.status = 'PUBLISHED' OFFSET 0) n \
+                 WHERE n.id = l.{target} AND {visible} OFFSET 0) n \
                  WHERE l.topic_id = t.id)",
                 columns = document_columns(edge).join(", ")
             ),
@@ -445,15 +501,17 @@ impl Writer {
 }
 
 /// The columns of a link's document (`n.`) that the edge `fields` read, `n.id` first.
-fn document_columns(fields: &Fields) -> Vec<&'static str> {
-    fn collect(fields: &Fields, into: &mut Vec<&'static str>) {
+fn document_columns(fields: &Fields) -> Vec<String> {
+    fn collect(fields: &Fields, into: &mut Vec<String>) {
         for (_, node) in fields {
             match node {
-                Node::Column(column) | Node::Id(column) | Node::Json(column) => {
-                    if column.starts_with("n.") && !into.contains(column) {
+                Node::Field(Row::Document, field) => {
+                    let column = format!("n.{}", field.column);
+                    if !into.contains(&column) {
                         into.push(column);
                     }
                 }
+                Node::Field(..) => {}
                 Node::Object(fields) => collect(fields, into),
                 // A nested list reads documents of its own; the rest are not columns of
                 // a link's document.
@@ -470,7 +528,7 @@ fn document_columns(fields: &Fields) -> Vec<&'static str> {
             }
         }
     }
-    let mut columns = vec!["n.id"];
+    let mut columns = vec!["n.id".to_owned()];
     collect(fields, &mut columns);
     columns
 }
