@@ -77,8 +77,13 @@ test('history shows a readable diff and restores an old version as a new one', (
   await signIn(page, 'admin@example.org');
   await page.goto(`/admin/#/topics/${id}`);
   await page.getByLabel('Title', { exact: true }).fill('Needling');
+  await page.getByLabel('Mark as reviewed by me when saving').check();
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText('Saved version 2.').waitFor();
+  // The editor names the reviewer, and so does the public API.
+  await page.locator('.review .reviewed', { hasText: /^Last reviewed .* by Ada Admin\.$/ }).waitFor();
+  const reviewed = (await api(server, '{ topic(slug: "microneedling") { reviewedBy { displayName } } }')).data.topic;
+  assert.deepEqual(reviewed, { reviewedBy: { displayName: 'Ada Admin' } });
 
   await page.getByRole('link', { name: 'History' }).click();
   await page.getByRole('heading', { name: 'History: Needling' }).waitFor();
@@ -86,6 +91,8 @@ test('history shows a readable diff and restores an old version as a new one', (
   await detail.getByRole('heading', { name: 'Version 2' }).waitFor();
   assert.equal(await detail.locator('.del').first().textContent(), '- Microneedling\n');
   assert.equal(await detail.locator('.ins').first().textContent(), '+ Needling\n');
+  const review = detail.getByLabel(/^Medical review:/);
+  assert.match(await review.textContent(), /^\+ .* by Ada Admin\n$/, 'the history names the reviewer');
 
   await page.getByRole('button', { name: /^Version 1/ }).click();
   await page.getByRole('button', { name: 'Restore version 1' }).click();

@@ -67,6 +67,7 @@ const TOPIC_LEAVES: &[&str] = &[
     "version",
     "__typename",
     "references { title url }",
+    "reviewedBy { id displayName }",
 ];
 /// The topic fields the compiled path computes (documents made of these are mostly its).
 const PLAIN_TOPIC_LEAVES: &[&str] = &[

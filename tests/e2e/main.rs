@@ -23,6 +23,7 @@ mod limits;
 mod nesting;
 mod observability;
 mod read_api;
+mod review;
 mod sample_content;
 mod schema_contract;
 mod sessions;

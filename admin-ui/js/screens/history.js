@@ -12,7 +12,7 @@ import { go } from '../nav.js';
 const TOPIC_LABELS = [
   ['title', 'Title'], ['slug', 'Slug'], ['status', 'Status'], ['summary', 'Summary'], ['body', 'Body'],
   ['features', 'Features'], ['benefits', 'Benefits'], ['references', 'References'],
-  ['conditions', 'Conditions'], ['sideEffects', 'Side effects'],
+  ['conditions', 'Conditions'], ['sideEffects', 'Side effects'], ['reviewed', 'Medical review'],
 ];
 const NAMED_LABELS = [['name', 'Name'], ['slug', 'Slug'], ['status', 'Status'], ['description', 'Description']];
 
@@ -23,8 +23,8 @@ async function names() {
   return { conditions: map(targets.conditions), sideEffects: map(targets.sideEffects) };
 }
 
-/** A snapshot as display strings per field. */
-function readable(kind, snapshot, lookup) {
+/** A snapshot as display strings per field; `people` names users by id. */
+function readable(kind, snapshot, lookup, people) {
   if (kind.type !== 'TOPIC') {
     return { name: snapshot.name, slug: snapshot.slug, status: words(snapshot.status), description: snapshot.description };
   }
@@ -41,6 +41,9 @@ function readable(kind, snapshot, lookup) {
     references: (topic.references || []).map((r) => (r.url ? `${r.title} <${r.url}>` : r.title)).join('\n'),
     conditions: (snapshot.conditions || []).map((c) => `${name(lookup.conditions, c.conditionId)}${c.note ? ` (${c.note})` : ''}`).join('\n'),
     sideEffects: (snapshot.sideEffects || []).map((s) => `${name(lookup.sideEffects, s.sideEffectId)}: ${words(s.frequency)}, ${words(s.severity)}, ${words(s.duration)}${s.note ? ` (${s.note})` : ''}`).join('\n'),
+    reviewed: topic.reviewedAt
+      ? `${new Date(topic.reviewedAt).toLocaleString()}${topic.reviewedBy != null ? ` by ${people.get(String(topic.reviewedBy)) || `user #${topic.reviewedBy}`}` : ''}`
+      : '',
   };
 }
 
@@ -48,12 +51,14 @@ function readable(kind, snapshot, lookup) {
 export async function historyScreen(main, kind, id) {
   const [data, lookup] = await Promise.all([
     gql(`query($type: DocumentType!, $id: ID!) {
-      revisions(documentType: $type, documentId: $id, first: 100) { edges { node { id version createdAt message author { displayName } snapshot } } }
+      revisions(documentType: $type, documentId: $id, first: 100) { edges { node { id version createdAt message author { id displayName } snapshot } } }
       current: ${kind.single}(id: $id, preview: true) { id version ${kind.labelField} }
     }`, { type: kind.type, id }),
     names(),
   ]);
   const revisions = data.revisions.edges.map((e) => e.node);
+  // A reviewer marks the review when saving, so every reviewer is among the authors.
+  const people = new Map(revisions.filter((r) => r.author).map((r) => [String(r.author.id), r.author.displayName]));
   const current = data.current;
   const labels = kind.type === 'TOPIC' ? TOPIC_LABELS : NAMED_LABELS;
   const title = current ? current[kind.labelField] : `Deleted ${kind.one}`;
@@ -62,8 +67,8 @@ export async function historyScreen(main, kind, id) {
   function showRevision(index) {
     const revision = revisions[index];
     const previous = revisions[index + 1];
-    const after = readable(kind, revision.snapshot, lookup);
-    const before = previous ? readable(kind, previous.snapshot, lookup) : Object.fromEntries(labels.map(([k]) => [k, '']));
+    const after = readable(kind, revision.snapshot, lookup, people);
+    const before = previous ? readable(kind, previous.snapshot, lookup, people) : Object.fromEntries(labels.map(([k]) => [k, '']));
     for (const button of main.querySelectorAll('.revisions button[aria-pressed]')) { // main: this screen's view
       button.setAttribute('aria-pressed', String(button.dataset.index === String(index)));
     }

@@ -10,7 +10,7 @@ import { lineList, orderedList, rowSelect, select } from '../lists.js';
 import { pageHeader } from '../ui.js';
 
 const SELECTION = `id slug title summary body features benefits references { title url }
-  status version publishedAt reviewedAt updatedAt
+  status version publishedAt reviewedAt reviewedBy { id displayName } updatedAt
   conditions { note node { id name status } }
   sideEffects { frequency severity duration note node { id name status } }`;
 
@@ -190,7 +190,9 @@ export async function topicScreen(main, id) {
       sideEffects.el,
       h('fieldset', { class: 'review', dataset: { field: 'markReviewed' } },
         h('legend', {}, 'Review'),
-        h('p', {}, doc?.reviewedAt ? `Last reviewed ${when(doc.reviewedAt)}.` : 'Not reviewed yet.'),
+        h('p', { class: 'reviewed' }, doc?.reviewedAt
+          ? `Last reviewed ${when(doc.reviewedAt)}${doc.reviewedBy ? ` by ${doc.reviewedBy.displayName}` : ''}.`
+          : 'Not reviewed yet.'),
         h('label', { class: 'check' }, reviewed, ' Mark as reviewed by me when saving')),
       editor.toolbar());
     if (doc) form.querySelector('.meta').prepend(h('span', { class: 'visually-hidden' }, 'Status: '));

@@ -169,6 +169,7 @@ pub static TOPIC: View = View {
         field("status", "status", Kind::Enum(&STATUS)),
         field("publishedAt", "published_at", Kind::Other),
         field("reviewedAt", "reviewed_at", Kind::Other),
+        field("reviewedBy", "reviewed_by", Kind::Other),
         field("createdAt", "created_at", Kind::Other),
         field("updatedAt", "updated_at", Kind::Other),
         field("version", "version", Kind::Int),

@@ -315,7 +315,9 @@ impl UserMutations {
             },
         )
         .await?;
-        Ok(UserPayload { user: User(user) })
+        Ok(UserPayload {
+            user: User::account(user),
+        })
     }
 
     /// Changes a user's email, display name or role.
@@ -335,7 +337,9 @@ impl UserMutations {
             input.role.map(Into::into),
         )
         .await?;
-        Ok(UserPayload { user: User(user) })
+        Ok(UserPayload {
+            user: User::account(user),
+        })
     }
 
     /// Deactivates a user: they can no longer sign in and every session ends at once.
@@ -348,7 +352,7 @@ impl UserMutations {
         let (_, db) = request(ctx)?;
         let id = validate::id(&input.id, "input.id")?;
         Ok(UserPayload {
-            user: User(users::deactivate(db, id).await?),
+            user: User::account(users::deactivate(db, id).await?),
         })
     }
 
@@ -362,7 +366,9 @@ impl UserMutations {
         let (_, db) = request(ctx)?;
         let id = validate::id(&input.id, "input.id")?;
         let user = users::set_password(db, id, input.new_password, "input.newPassword").await?;
-        Ok(UserPayload { user: User(user) })
+        Ok(UserPayload {
+            user: User::account(user),
+        })
     }
 }
 

@@ -396,7 +396,7 @@ impl QueryRoot {
     async fn me(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
         let (request, db) = request(ctx)?;
         match request.viewer.user_id() {
-            Ok(id) => Ok(Some(User(users::get(db, id).await?))),
+            Ok(id) => Ok(Some(User::account(users::get(db, id).await?))),
             Err(_) => Ok(None),
         }
     }
@@ -416,7 +416,11 @@ impl QueryRoot {
     )]
     async fn users(&self, ctx: &Context<'_>) -> ApiResult<Vec<User>> {
         let (_, db) = request(ctx)?;
-        Ok(users::list(db).await?.into_iter().map(User).collect())
+        Ok(users::list(db)
+            .await?
+            .into_iter()
+            .map(User::account)
+            .collect())
     }
 
     /// Editors only: Markdown rendered to sanitized HTML exactly as `bodyHtml` and

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::user;
 
 use crate::auth::sessions::Issued;
+use crate::errors::{ApiError, ApiResult};
 
 /// What a user may do.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -17,44 +18,85 @@ pub enum Role {
 }
 
 /// A person who signs in to the CMS.
-pub struct User(pub user::Model);
+pub struct User {
+    model: user::Model,
+    /// Whether the account's details (email, role, activity) may be shown: to signed-in
+    /// callers and to the user themselves (`login`'s payload), not to the public, which
+    /// meets users as the reviewers of topics.
+    details: bool,
+}
 
-/// A person who signs in to the CMS.
+impl User {
+    /// The fields only signed-in callers (and the user signing in) see.
+    pub const DETAILS: [&'static str; 5] = ["email", "role", "active", "createdAt", "lastLoginAt"];
+
+    /// A user with every field, for signed-in callers and for the user's own sign-in.
+    pub fn account(model: user::Model) -> Self {
+        Self {
+            model,
+            details: true,
+        }
+    }
+
+    /// A user as `viewer` may see them: anonymous callers see the id and the name only.
+    pub fn seen_by(model: user::Model, viewer: &crate::auth::Viewer) -> Self {
+        Self {
+            model,
+            details: viewer.is_editor(),
+        }
+    }
+
+    /// `value` when the caller may see the account's details.
+    fn detail<T>(&self, value: T) -> ApiResult<T> {
+        if self.details {
+            Ok(value)
+        } else {
+            Err(ApiError::Unauthenticated(
+                "sign in to see a user's account details; anonymous callers see `id` and `displayName`"
+                    .into(),
+            ))
+        }
+    }
+}
+
+/// A person who signs in to the CMS. Anonymous callers meet users as the reviewers of
+/// topics and see their `id` and `displayName` only; the other fields are
+/// `UNAUTHENTICATED` for them.
 #[Object]
 impl User {
     /// Stable identifier of the user.
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.model.id.to_string())
     }
 
     /// Email address (lower-cased); the sign-in name.
-    async fn email(&self) -> &str {
-        &self.0.email
+    async fn email(&self) -> ApiResult<&str> {
+        self.detail(&self.model.email)
     }
 
     /// Name shown to colleagues.
     async fn display_name(&self) -> &str {
-        &self.0.display_name
+        &self.model.display_name
     }
 
     /// What the user may do.
-    async fn role(&self) -> Role {
-        self.0.role.into()
+    async fn role(&self) -> ApiResult<Role> {
+        self.detail(self.model.role.into())
     }
 
     /// False once deactivated: the user can no longer sign in.
-    async fn active(&self) -> bool {
-        self.0.active
+    async fn active(&self) -> ApiResult<bool> {
+        self.detail(self.model.active)
     }
 
     /// When the account was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> ApiResult<DateTime<Utc>> {
+        self.detail(self.model.created_at)
     }
 
     /// When the user last signed in; null when never.
-    async fn last_login_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_login_at
+    async fn last_login_at(&self) -> ApiResult<Option<DateTime<Utc>>> {
+        self.detail(self.model.last_login_at)
     }
 }
 
@@ -81,7 +123,7 @@ impl From<Issued> for AuthPayload {
             access_token_expires_at: issued.access_expires_at,
             refresh_token: issued.refresh_token,
             refresh_token_expires_at: issued.refresh_expires_at,
-            user: User(issued.user),
+            user: User::account(issued.user),
         }
     }
 }

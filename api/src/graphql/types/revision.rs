@@ -82,7 +82,11 @@ impl Revision {
             return Ok(None);
         };
         let (request, _) = request(ctx)?;
-        Ok(request.links.load_one(UserById(id)).await?.map(User))
+        Ok(request
+            .links
+            .load_one(UserById(id))
+            .await?
+            .map(User::account))
     }
 
     /// The whole document as it was, links included, as JSON in the API's names

@@ -6,12 +6,12 @@ use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{topic, topic_condition, topic_side_effect};
 
-use super::{Condition, SideEffect};
+use super::{Condition, SideEffect, User};
 use crate::content::Visibility;
-use crate::errors::ApiResult;
+use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::request;
 use crate::graphql::enums::{ContentStatus, Duration, Frequency, Severity};
-use crate::graphql::loaders::{ConditionsOfTopic, SideEffectsOfTopic};
+use crate::graphql::loaders::{ConditionsOfTopic, SideEffectsOfTopic, UserById};
 use crate::markdown;
 
 /// A skin procedure, such as microneedling: what it is, how it works, what it treats and
@@ -103,6 +103,28 @@ impl Topic {
     /// When the content last passed a medical review; null when never reviewed.
     async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
         self.model.reviewed_at
+    }
+
+    /// Who last marked the content medically reviewed (an editor, when saving); null when
+    /// never reviewed or the account was deleted. Anonymous callers see the reviewer's `id`
+    /// and `displayName`.
+    async fn reviewed_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
+        let Some(id) = self.model.reviewed_by else {
+            return Ok(None);
+        };
+        let (request, _) = request(ctx)?;
+        // Refused here, as a whole, rather than field by field: async-graphql leaves a
+        // failed non-null field out of its object instead of nulling the object.
+        if !request.viewer.is_editor() {
+            let selection = ctx.look_ahead();
+            if let Some(detail) = User::DETAILS.iter().find(|f| selection.field(f).exists()) {
+                return Err(ApiError::Unauthenticated(format!(
+                    "sign in to see a user's `{detail}`; anonymous callers see `id` and `displayName`"
+                )));
+            }
+        }
+        let user = request.links.load_one(UserById(id)).await?;
+        Ok(user.map(|user| User::seen_by(user, &request.viewer)))
     }
 
     /// When the topic was created.
