@@ -3,7 +3,7 @@
 //! revision with the full snapshot. The version check is the `WHERE` clause of the first
 //! statement (an `UPDATE`), so of two concurrent saves of one version exactly one wins.
 
-use entity::json::{Reference, ReferenceList, TextList};
+use entity::json::{ReferenceList, TextList};
 use entity::{
     ContentStatus, condition, revision, side_effect, topic, topic_condition, topic_side_effect,
 };
@@ -15,82 +15,16 @@ use sea_orm::{
 use serde_json::json;
 
 use super::document::{Document, human_name, type_name};
-use super::snapshot::Snapshot;
-use super::validate::{self, MAX_SUMMARY, MAX_TEXT, MAX_TITLE};
-use super::write::{self, ConditionLink, NamedInput, SideEffectLink, TopicInput, append_revision};
+use super::fields::{
+    ConditionLink, Items, Label, Markdown, NamedFields, References, SideEffectLink, Slug, Summary,
+    TopicFields,
+};
+use super::snapshot::{NamedState, Snapshot};
+use super::validate;
+use super::write::{self, Identity, append_revision};
 use super::{Visibility, now};
 use crate::errors::{ApiError, ApiResult, ConflictReason, DocumentRef};
 use crate::markdown;
-
-/// Fields of a new topic, as sent.
-#[derive(Debug, Clone, Default)]
-pub struct NewTopic {
-    /// Title.
-    pub title: String,
-    /// Slug; derived from the title when absent.
-    pub slug: Option<String>,
-    /// Summary.
-    pub summary: String,
-    /// Markdown body.
-    pub body: String,
-    /// Features.
-    pub features: Vec<String>,
-    /// Benefits.
-    pub benefits: Vec<String>,
-    /// References.
-    pub references: Vec<Reference>,
-    /// Linked conditions, in order.
-    pub conditions: Vec<ConditionLink>,
-    /// Linked side effects, in order.
-    pub side_effects: Vec<SideEffectLink>,
-}
-
-/// Changes to a topic; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default)]
-pub struct TopicPatch {
-    /// Title.
-    pub title: Option<String>,
-    /// Slug.
-    pub slug: Option<String>,
-    /// Summary.
-    pub summary: Option<String>,
-    /// Markdown body.
-    pub body: Option<String>,
-    /// Features.
-    pub features: Option<Vec<String>>,
-    /// Benefits.
-    pub benefits: Option<Vec<String>>,
-    /// References.
-    pub references: Option<Vec<Reference>>,
-    /// Replaces the linked conditions.
-    pub conditions: Option<Vec<ConditionLink>>,
-    /// Replaces the linked side effects.
-    pub side_effects: Option<Vec<SideEffectLink>>,
-    /// Records a medical review by the author, now.
-    pub mark_reviewed: bool,
-}
-
-/// Fields of a new condition or side effect, as sent.
-#[derive(Debug, Clone, Default)]
-pub struct NewNamed {
-    /// Name.
-    pub name: String,
-    /// Slug; derived from the name when absent.
-    pub slug: Option<String>,
-    /// Markdown description.
-    pub description: String,
-}
-
-/// Changes to a condition or side effect.
-#[derive(Debug, Clone, Default)]
-pub struct NamedPatch {
-    /// Name.
-    pub name: Option<String>,
-    /// Slug.
-    pub slug: Option<String>,
-    /// Markdown description.
-    pub description: Option<String>,
-}
 
 /// A change of status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -456,110 +390,91 @@ fn publish_sets<E: Document>() -> Vec<(E::Column, Expr)> {
     ]
 }
 
-/// Validates a new topic's fields.
-fn topic_input(new: NewTopic) -> ApiResult<(TopicInput, Vec<ConditionLink>, Vec<SideEffectLink>)> {
-    let title = validate::required_line(&new.title, "input.title", MAX_TITLE)?;
-    let slug = validate::slug(new.slug.as_deref(), &title, "input.slug")?;
-    validate::max_chars(&new.summary, "input.summary", MAX_SUMMARY)?;
-    validate::max_chars(&new.body, "input.body", MAX_TEXT)?;
-    Ok((
-        TopicInput {
-            slug,
-            title,
-            summary: new.summary.trim().to_owned(),
-            body: new.body,
-            features: validate::text_list(new.features, "input.features")?,
-            benefits: validate::text_list(new.benefits, "input.benefits")?,
-            references: validate::references(new.references, "input.references")?,
-            status: ContentStatus::Draft,
-        },
-        new.conditions,
-        new.side_effects,
-    ))
+/// The identity of a new draft labelled `label` (required), with `slug` or one derived from
+/// the label.
+fn new_draft(label: Option<Label>, slug: Option<Slug>, field: &str) -> ApiResult<Identity> {
+    let label = label
+        .ok_or_else(|| ApiError::bad_input(format!("input.{field}"), "this field is required"))?;
+    let slug = match slug {
+        Some(slug) => slug,
+        None => Slug::derive(&label, "input.slug")?,
+    };
+    Ok(Identity {
+        label,
+        slug,
+        status: ContentStatus::Draft,
+    })
 }
 
 /// Creates a draft topic with its links.
 pub async fn create_topic(
     db: &DatabaseConnection,
-    new: NewTopic,
+    mut fields: TopicFields,
     author: i32,
 ) -> ApiResult<topic::Model> {
-    let (input, conditions, side_effects) = topic_input(new)?;
+    let identity = new_draft(fields.title.take(), fields.slug.take(), "title")?;
     let txn = crate::db::begin_write(db).await?;
+    let conditions = fields.conditions.as_deref().unwrap_or_default();
     let condition_ids: Vec<i32> = conditions.iter().map(|l| l.condition_id).collect();
     check_targets::<condition::Entity, _>(&txn, &condition_ids, "input.conditions").await?;
+    let side_effects = fields.side_effects.as_deref().unwrap_or_default();
     let side_effect_ids: Vec<i32> = side_effects.iter().map(|l| l.side_effect_id).collect();
     check_targets::<side_effect::Entity, _>(&txn, &side_effect_ids, "input.sideEffects").await?;
-    let model = write::create_topic(&txn, input, conditions, side_effects, Some(author))
+    let model = write::create_topic(&txn, identity, fields, Some(author))
         .await
         .map_err(slug_taken)?;
     txn.commit().await?;
     Ok(model)
 }
 
-/// Updates a topic at `expected` version; links are replaced when given.
+/// Updates a topic at `expected` version; links are replaced when given; `mark_reviewed`
+/// records a medical review by the author, now.
 pub async fn update_topic(
     db: &DatabaseConnection,
     id: i32,
     expected: i32,
-    patch: TopicPatch,
+    fields: TopicFields,
+    mark_reviewed: bool,
     author: i32,
     message: Option<String>,
 ) -> ApiResult<topic::Model> {
     let mut sets: Vec<(topic::Column, Expr)> = Vec::new();
-    let title = patch
-        .title
-        .as_deref()
-        .map(|t| validate::required_line(t, "input.title", MAX_TITLE))
-        .transpose()?;
-    if let Some(slug) = patch.slug.as_deref() {
-        let slug = validate::slug(
-            Some(slug),
-            title.as_deref().unwrap_or_default(),
-            "input.slug",
-        )?;
-        sets.push((topic::Column::Slug, Expr::value(slug)));
+    if let Some(slug) = fields.slug {
+        sets.push((topic::Column::Slug, Expr::value(String::from(slug))));
     }
-    if let Some(title) = title {
-        sets.push((topic::Column::Title, Expr::value(title)));
+    if let Some(title) = fields.title {
+        sets.push((topic::Column::Title, Expr::value(String::from(title))));
     }
-    if let Some(summary) = patch.summary {
-        validate::max_chars(&summary, "input.summary", MAX_SUMMARY)?;
-        sets.push((
-            topic::Column::Summary,
-            Expr::value(summary.trim().to_owned()),
-        ));
+    if let Some(summary) = fields.summary {
+        sets.push((topic::Column::Summary, Expr::value(String::from(summary))));
     }
-    if let Some(body) = patch.body {
-        validate::max_chars(&body, "input.body", MAX_TEXT)?;
-        sets.push((
-            topic::Column::BodyHtml,
-            Expr::value(markdown::to_safe_html(&body)),
-        ));
-        sets.push((topic::Column::Body, Expr::value(body)));
+    if let Some(body) = fields.body {
+        let html = markdown::to_safe_html(body.as_str());
+        sets.push((topic::Column::BodyHtml, Expr::value(html)));
+        sets.push((topic::Column::Body, Expr::value(String::from(body))));
     }
     let json = |value: serde_json::Value| Expr::value(Value::Json(Some(Box::new(value))));
-    if let Some(features) = patch.features {
-        let features = TextList(validate::text_list(features, "input.features")?);
+    if let Some(features) = fields.features {
+        let features = TextList(features.into());
         sets.push((topic::Column::Features, json(json!(features))));
     }
-    if let Some(benefits) = patch.benefits {
-        let benefits = TextList(validate::text_list(benefits, "input.benefits")?);
+    if let Some(benefits) = fields.benefits {
+        let benefits = TextList(benefits.into());
         sets.push((topic::Column::Benefits, json(json!(benefits))));
     }
-    if let Some(references) = patch.references {
-        let references = ReferenceList(validate::references(references, "input.references")?);
+    if let Some(references) = fields.references {
+        let references = ReferenceList(references.into());
         sets.push((topic::Column::References, json(json!(references))));
     }
-    if patch.mark_reviewed {
+    if mark_reviewed {
         sets.push((topic::Column::ReviewedAt, Expr::value(now())));
         sets.push((topic::Column::ReviewedBy, Expr::value(author)));
     }
-    let links_changed = patch.conditions.is_some() || patch.side_effects.is_some();
+    let links_changed = fields.conditions.is_some() || fields.side_effects.is_some();
 
     let txn = crate::db::begin_write(db).await?;
     let model = bump::<topic::Entity, _>(&txn, id, Some(expected), author, sets).await?;
-    replace_links(&txn, id, patch.conditions, patch.side_effects).await?;
+    replace_links(&txn, id, fields.conditions, fields.side_effects).await?;
     if links_changed && model.status == ContentStatus::Published {
         let drafts = unpublished_links(&txn, id).await?;
         if !drafts.is_empty() {
@@ -574,20 +489,15 @@ pub async fn update_topic(
 /// Creates a draft condition or side effect.
 pub async fn create_named<E: NamedCreate>(
     db: &DatabaseConnection,
-    new: NewNamed,
+    fields: NamedFields,
     author: i32,
 ) -> ApiResult<E::Model> {
-    let name = validate::required_line(&new.name, "input.name", MAX_TITLE)?;
-    let slug = validate::slug(new.slug.as_deref(), &name, "input.slug")?;
-    validate::max_chars(&new.description, "input.description", MAX_TEXT)?;
-    let input = NamedInput {
-        slug,
-        name,
-        description: new.description,
-        status: ContentStatus::Draft,
-    };
+    let identity = new_draft(fields.name, fields.slug, "name")?;
+    let description = fields.description.unwrap_or_default();
     let txn = crate::db::begin_write(db).await?;
-    let model = E::create(&txn, input, author).await.map_err(slug_taken)?;
+    let model = E::create(&txn, identity, description, author)
+        .await
+        .map_err(slug_taken)?;
     txn.commit().await?;
     Ok(model)
 }
@@ -597,7 +507,8 @@ pub trait NamedCreate: Document {
     /// Inserts the row and its revision.
     fn create(
         txn: &DatabaseTransaction,
-        input: NamedInput,
+        identity: Identity,
+        description: Markdown,
         author: i32,
     ) -> impl Future<Output = ApiResult<Self::Model>> + Send;
 }
@@ -605,20 +516,22 @@ pub trait NamedCreate: Document {
 impl NamedCreate for condition::Entity {
     async fn create(
         txn: &DatabaseTransaction,
-        input: NamedInput,
+        identity: Identity,
+        description: Markdown,
         author: i32,
     ) -> ApiResult<condition::Model> {
-        write::create_condition(txn, input, Some(author)).await
+        write::create_condition(txn, identity, description, Some(author)).await
     }
 }
 
 impl NamedCreate for side_effect::Entity {
     async fn create(
         txn: &DatabaseTransaction,
-        input: NamedInput,
+        identity: Identity,
+        description: Markdown,
         author: i32,
     ) -> ApiResult<side_effect::Model> {
-        write::create_side_effect(txn, input, Some(author)).await
+        write::create_side_effect(txn, identity, description, Some(author)).await
     }
 }
 
@@ -627,31 +540,21 @@ pub async fn update_named<E: Document>(
     db: &DatabaseConnection,
     id: i32,
     expected: i32,
-    patch: NamedPatch,
+    fields: NamedFields,
     author: i32,
     message: Option<String>,
 ) -> ApiResult<E::Model> {
     let mut sets: Vec<(E::Column, Expr)> = Vec::new();
-    let name = patch
-        .name
-        .as_deref()
-        .map(|n| validate::required_line(n, "input.name", MAX_TITLE))
-        .transpose()?;
-    if let Some(slug) = patch.slug.as_deref() {
-        let slug = validate::slug(
-            Some(slug),
-            name.as_deref().unwrap_or_default(),
-            "input.slug",
-        )?;
-        sets.push((E::SLUG, Expr::value(slug)));
+    if let Some(slug) = fields.slug {
+        sets.push((E::SLUG, Expr::value(String::from(slug))));
     }
-    if let Some(name) = name {
-        sets.push((E::LABEL, Expr::value(name)));
+    if let Some(name) = fields.name {
+        sets.push((E::LABEL, Expr::value(String::from(name))));
     }
-    if let Some(description) = patch.description {
-        validate::max_chars(&description, "input.description", MAX_TEXT)?;
-        sets.push((E::HTML, Expr::value(markdown::to_safe_html(&description))));
-        sets.push((E::TEXT, Expr::value(description)));
+    if let Some(description) = fields.description {
+        let html = markdown::to_safe_html(description.as_str());
+        sets.push((E::HTML, Expr::value(html)));
+        sets.push((E::TEXT, Expr::value(String::from(description))));
     }
     let txn = crate::db::begin_write(db).await?;
     let model = bump::<E, _>(&txn, id, Some(expected), author, sets).await?;
@@ -790,14 +693,19 @@ pub async fn restore(
             )
             .await?;
             let topic = old.topic;
-            let patch = TopicPatch {
-                title: Some(topic.title),
-                slug: Some(topic.slug),
-                summary: Some(topic.summary),
-                body: Some(topic.body),
-                features: Some(topic.features),
-                benefits: Some(topic.benefits),
-                references: Some(topic.references),
+            let field = |name: &str| format!("snapshot.topic.{name}");
+            let fields = TopicFields {
+                slug: Some(Slug::parse(
+                    Some(&topic.slug),
+                    &topic.title,
+                    &field("slug"),
+                )?),
+                title: Some(Label::parse(&topic.title, &field("title"))?),
+                summary: Some(Summary::parse(&topic.summary, &field("summary"))?),
+                body: Some(Markdown::parse(topic.body, &field("body"))?),
+                features: Some(Items::parse(topic.features, &field("features"))?),
+                benefits: Some(Items::parse(topic.benefits, &field("benefits"))?),
+                references: Some(References::parse(topic.references, &field("references"))?),
                 conditions: Some(
                     old.conditions
                         .into_iter()
@@ -821,27 +729,21 @@ pub async fn restore(
                         })
                         .collect(),
                 ),
-                mark_reviewed: false,
             };
-            update_topic(db, id, expected, patch, author, message)
+            update_topic(db, id, expected, fields, false, author, message)
                 .await
                 .map(Restored::Topic)
         }
-        Snapshot::Condition(old) => update_named::<condition::Entity>(
-            db,
-            id,
-            expected,
-            named_patch(old.name, old.slug, old.description),
-            author,
-            message,
-        )
-        .await
-        .map(Restored::Condition),
+        Snapshot::Condition(old) => {
+            update_named::<condition::Entity>(db, id, expected, named_fields(old)?, author, message)
+                .await
+                .map(Restored::Condition)
+        }
         Snapshot::SideEffect(old) => update_named::<side_effect::Entity>(
             db,
             id,
             expected,
-            named_patch(old.name, old.slug, old.description),
+            named_fields(old)?,
             author,
             message,
         )
@@ -850,12 +752,14 @@ pub async fn restore(
     }
 }
 
-fn named_patch(name: String, slug: String, description: String) -> NamedPatch {
-    NamedPatch {
-        name: Some(name),
-        slug: Some(slug),
-        description: Some(description),
-    }
+/// A condition's or side effect's saved fields, parsed again as input.
+fn named_fields(old: NamedState) -> ApiResult<NamedFields> {
+    let field = |name: &str| format!("snapshot.{name}");
+    Ok(NamedFields {
+        slug: Some(Slug::parse(Some(&old.slug), &old.name, &field("slug"))?),
+        name: Some(Label::parse(&old.name, &field("name"))?),
+        description: Some(Markdown::parse(old.description, &field("description"))?),
+    })
 }
 
 /// Which of `ids` still exist.

@@ -10,11 +10,12 @@ use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect};
 use serde::Deserialize;
 
 use super::document::Document;
-use super::validate::is_valid_slug;
-use super::write::{
-    self, ConditionLink, NamedInput, SideEffectLink, TopicInput, create_condition,
-    create_side_effect,
+use super::fields::{
+    ConditionLink, Items, Label, Markdown, References, SideEffectLink, Slug, Summary, TopicFields,
 };
+use super::validate::FieldError;
+use super::validate::is_valid_slug;
+use super::write::{self, Identity, create_condition, create_side_effect};
 use crate::errors::ApiError;
 
 /// The bundled sample content (microneedling), structured from the source overview.
@@ -38,6 +39,14 @@ pub enum SeedError {
         kind: &'static str,
         /// The missing slug.
         slug: String,
+    },
+    /// A document's field breaks the rules every editor's input follows.
+    #[error("document {slug:?}: {error}")]
+    Invalid {
+        /// The document.
+        slug: String,
+        /// The field and why.
+        error: FieldError,
     },
     /// The database refused.
     #[error("{0}")]
@@ -182,7 +191,8 @@ pub async fn load(db: &DatabaseConnection, file: SeedFile) -> Result<SeedReport,
             report.skipped += 1;
             continue;
         }
-        let model = create_condition(&txn, named(doc), None).await?;
+        let (identity, description) = named(doc)?;
+        let model = create_condition(&txn, identity, description, None).await?;
         conditions.insert(model.slug, model.id);
         report.created += 1;
     }
@@ -197,7 +207,8 @@ pub async fn load(db: &DatabaseConnection, file: SeedFile) -> Result<SeedReport,
             report.skipped += 1;
             continue;
         }
-        let model = create_side_effect(&txn, named(doc), None).await?;
+        let (identity, description) = named(doc)?;
+        let model = create_side_effect(&txn, identity, description, None).await?;
         side_effects.insert(model.slug, model.id);
         report.created += 1;
     }
@@ -231,62 +242,113 @@ pub async fn load(db: &DatabaseConnection, file: SeedFile) -> Result<SeedReport,
             kind,
             slug: slug.to_owned(),
         };
-        let condition_links = doc
-            .conditions
-            .iter()
-            .map(|link| {
-                Ok(ConditionLink {
-                    condition_id: *conditions
-                        .get(&link.slug)
-                        .ok_or_else(|| unknown("condition", &link.slug))?,
-                    note: link.note.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>, SeedError>>()?;
-        let side_effect_links = doc
-            .side_effects
-            .iter()
-            .map(|link| {
-                Ok(SideEffectLink {
-                    side_effect_id: *side_effects
-                        .get(&link.slug)
-                        .ok_or_else(|| unknown("side effect", &link.slug))?,
-                    frequency: link.frequency,
-                    severity: link.severity,
-                    duration: link.duration,
-                    note: link.note.clone(),
-                })
-            })
-            .collect::<Result<Vec<_>, SeedError>>()?;
-        let input = TopicInput {
-            slug: doc.slug,
-            title: doc.title,
-            summary: doc.summary,
-            body: doc.body,
-            features: doc.features,
-            benefits: doc.benefits,
-            references: doc.references,
-            status: doc.status,
+        let invalid = |error| SeedError::Invalid {
+            slug: doc.slug.clone(),
+            error,
         };
-        write::create_topic(&txn, input, condition_links, side_effect_links, None).await?;
+        let condition_links = (0..)
+            .zip(&doc.conditions)
+            .map(|(i, link)| {
+                let id = *conditions
+                    .get(&link.slug)
+                    .ok_or_else(|| unknown("condition", &link.slug))?;
+                ConditionLink::parse(id, link.note.clone(), &format!("conditions[{i}].note"))
+                    .map_err(invalid)
+            })
+            .collect::<Result<Vec<_>, SeedError>>()?;
+        let side_effect_links = (0..)
+            .zip(&doc.side_effects)
+            .map(|(i, link)| {
+                let id = *side_effects
+                    .get(&link.slug)
+                    .ok_or_else(|| unknown("side effect", &link.slug))?;
+                let attributes = (link.frequency, link.severity, link.duration);
+                let field = format!("sideEffects[{i}].note");
+                SideEffectLink::parse(id, attributes, link.note.clone(), &field).map_err(invalid)
+            })
+            .collect::<Result<Vec<_>, SeedError>>()?;
+        let (identity, fields) = topic(doc, condition_links, side_effect_links)?;
+        write::create_topic(&txn, identity, fields, None).await?;
         report.created += 1;
     }
     txn.commit().await?;
     Ok(report)
 }
 
-fn named(doc: SeedNamed) -> NamedInput {
-    NamedInput {
-        slug: doc.slug,
-        name: doc.name,
-        description: doc.description,
-        status: doc.status,
-    }
+/// A seed file's condition or side effect, parsed as an editor's input is.
+fn named(doc: SeedNamed) -> Result<(Identity, Markdown), SeedError> {
+    let parsed = || {
+        let label = Label::parse(&doc.name, "name")?;
+        let identity = Identity {
+            slug: Slug::parse(Some(&doc.slug), label.as_str(), "slug")?,
+            label,
+            status: doc.status,
+        };
+        Ok((
+            identity,
+            Markdown::parse(doc.description.clone(), "description")?,
+        ))
+    };
+    parsed().map_err(|error| SeedError::Invalid {
+        slug: doc.slug.clone(),
+        error,
+    })
+}
+
+/// A seed file's topic, parsed as an editor's input is.
+fn topic(
+    doc: SeedTopic,
+    conditions: Vec<ConditionLink>,
+    side_effects: Vec<SideEffectLink>,
+) -> Result<(Identity, TopicFields), SeedError> {
+    let slug = doc.slug.clone();
+    let parsed = move || -> Result<_, FieldError> {
+        let label = Label::parse(&doc.title, "title")?;
+        let identity = Identity {
+            slug: Slug::parse(Some(&doc.slug), label.as_str(), "slug")?,
+            label,
+            status: doc.status,
+        };
+        let fields = TopicFields {
+            title: None,
+            slug: None,
+            summary: Some(Summary::parse(&doc.summary, "summary")?),
+            body: Some(Markdown::parse(doc.body, "body")?),
+            features: Some(Items::parse(doc.features, "features")?),
+            benefits: Some(Items::parse(doc.benefits, "benefits")?),
+            references: Some(References::parse(doc.references, "references")?),
+            conditions: Some(conditions),
+            side_effects: Some(side_effects),
+        };
+        Ok((identity, fields))
+    };
+    parsed().map_err(|error| SeedError::Invalid { slug, error })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seed_documents_follow_the_editors_rules() {
+        let json = format!(
+            r#"{{"topics": [{{"slug": "long", "title": "{}", "features": [" a ", ""]}}]}}"#,
+            "x".repeat(300)
+        );
+        let mut file = parse(&json).expect("well-formed");
+        let doc = file.topics.remove(0);
+        match topic(doc, Vec::new(), Vec::new()) {
+            Err(SeedError::Invalid { slug, error }) => {
+                assert_eq!(slug, "long");
+                assert_eq!(error.field, "title");
+                assert_eq!(
+                    error.error,
+                    crate::content::validate::InputError::TooLong { max: 200, got: 300 }
+                );
+            }
+            other => panic!("refused, not {other:?}"),
+        }
+    }
 
     #[test]
     fn sample_parses_with_eight_conditions_and_side_effects() {

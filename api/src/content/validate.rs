@@ -3,7 +3,77 @@
 
 use entity::json::Reference;
 
-use crate::errors::{ApiError, ApiResult};
+use crate::errors::ApiError;
+
+/// Why an input value is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    /// Empty.
+    #[error("this field is required")]
+    Required,
+    /// Holds a line break.
+    #[error("this field is one line")]
+    OneLine,
+    /// Too many characters.
+    #[error("at most {max} characters, got {got}")]
+    TooLong {
+        /// The limit.
+        max: usize,
+        /// What was sent.
+        got: usize,
+    },
+    /// Not a slug.
+    #[error(
+        "a slug is lowercase letters a-z, digits and single hyphens, at most {MAX_SLUG} characters"
+    )]
+    BadSlug,
+    /// No slug given, and none can be made of the title.
+    #[error("cannot derive a slug from the title; give one")]
+    NoSlug,
+    /// Too many list items.
+    #[error("at most {0} items")]
+    TooManyItems(usize),
+    /// Too many links of one kind.
+    #[error("at most {0} links")]
+    TooManyLinks(usize),
+    /// One document linked twice.
+    #[error("this document is linked twice")]
+    LinkedTwice,
+    /// Not an http(s) URL.
+    #[error("enter an http or https address")]
+    NotHttpUrl,
+    /// Not a positive integer id.
+    #[error("`{0}` is not a valid id")]
+    NotAnId(String),
+}
+
+/// An input error at a field: `input.title`, `input.features[2]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {error}")]
+pub struct FieldError {
+    /// The input field at fault.
+    pub field: String,
+    /// Why.
+    pub error: InputError,
+}
+
+impl FieldError {
+    fn new(field: impl Into<String>, error: InputError) -> Self {
+        Self {
+            field: field.into(),
+            error,
+        }
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(error: FieldError) -> Self {
+        ApiError::bad_input(error.field, error.error.to_string())
+    }
+}
+
+/// The result of a check.
+type Checked<T> = Result<T, FieldError>;
 
 /// Longest slug.
 pub const MAX_SLUG: usize = 120;
@@ -21,51 +91,44 @@ pub const MAX_ITEM: usize = 500;
 pub const MAX_NOTE: usize = 1_000;
 
 /// A numeric id, as sent in an `ID`.
-pub fn id(value: &str, field: &str) -> ApiResult<i32> {
+pub fn id(value: &str, field: &str) -> Checked<i32> {
     value
         .parse::<i32>()
         .ok()
         .filter(|id| *id > 0)
-        .ok_or_else(|| ApiError::bad_input(field, format!("`{}` is not a valid id", value)))
+        .ok_or_else(|| FieldError::new(field, InputError::NotAnId(value.to_owned())))
 }
 
 /// A required single-line text, trimmed, of 1 to `max` characters.
-pub fn required_line(value: &str, field: &str, max: usize) -> ApiResult<String> {
+pub fn required_line(value: &str, field: &str, max: usize) -> Checked<String> {
     let value = value.trim();
     if value.is_empty() {
-        return Err(ApiError::bad_input(field, "this field is required"));
+        return Err(FieldError::new(field, InputError::Required));
     }
     if value.contains(['\n', '\r']) {
-        return Err(ApiError::bad_input(field, "this field is one line"));
+        return Err(FieldError::new(field, InputError::OneLine));
     }
     max_chars(value, field, max)?;
     Ok(value.to_owned())
 }
 
 /// Refuses text over `max` characters.
-pub fn max_chars(value: &str, field: &str, max: usize) -> ApiResult<()> {
-    if value.chars().count() > max {
-        return Err(ApiError::bad_input(
-            field,
-            format!("at most {max} characters, got {}", value.chars().count()),
-        ));
+pub fn max_chars(value: &str, field: &str, max: usize) -> Checked<()> {
+    let got = value.chars().count();
+    if got > max {
+        return Err(FieldError::new(field, InputError::TooLong { max, got }));
     }
     Ok(())
 }
 
 /// A given slug, checked; or the title turned into one.
-pub fn slug(given: Option<&str>, title: &str, field: &str) -> ApiResult<String> {
+pub fn slug(given: Option<&str>, title: &str, field: &str) -> Checked<String> {
     match given.map(str::trim) {
         Some(slug) if !slug.is_empty() => {
             if is_valid_slug(slug) {
                 Ok(slug.to_owned())
             } else {
-                Err(ApiError::bad_input(
-                    field,
-                    format!(
-                        "a slug is lowercase letters a-z, digits and single hyphens, at most {MAX_SLUG} characters"
-                    ),
-                ))
+                Err(FieldError::new(field, InputError::BadSlug))
             }
         }
         _ => {
@@ -75,10 +138,7 @@ pub fn slug(given: Option<&str>, title: &str, field: &str) -> ApiResult<String> 
                 generated = generated.trim_end_matches('-').to_owned();
             }
             if generated.is_empty() {
-                return Err(ApiError::bad_input(
-                    field,
-                    "cannot derive a slug from the title; give one",
-                ));
+                return Err(FieldError::new(field, InputError::NoSlug));
             }
             Ok(generated)
         }
@@ -86,12 +146,9 @@ pub fn slug(given: Option<&str>, title: &str, field: &str) -> ApiResult<String> 
 }
 
 /// An ordered list of short texts: items trimmed, none empty.
-pub fn text_list(items: Vec<String>, field: &str) -> ApiResult<Vec<String>> {
+pub fn text_list(items: Vec<String>, field: &str) -> Checked<Vec<String>> {
     if items.len() > MAX_ITEMS {
-        return Err(ApiError::bad_input(
-            field,
-            format!("at most {MAX_ITEMS} items"),
-        ));
+        return Err(FieldError::new(field, InputError::TooManyItems(MAX_ITEMS)));
     }
     items
         .into_iter()
@@ -101,12 +158,9 @@ pub fn text_list(items: Vec<String>, field: &str) -> ApiResult<Vec<String>> {
 }
 
 /// References: a title each, and an optional http(s) URL.
-pub fn references(items: Vec<Reference>, field: &str) -> ApiResult<Vec<Reference>> {
+pub fn references(items: Vec<Reference>, field: &str) -> Checked<Vec<Reference>> {
     if items.len() > MAX_ITEMS {
-        return Err(ApiError::bad_input(
-            field,
-            format!("at most {MAX_ITEMS} items"),
-        ));
+        return Err(FieldError::new(field, InputError::TooManyItems(MAX_ITEMS)));
     }
     items
         .into_iter()
@@ -119,10 +173,8 @@ pub fn references(items: Vec<Reference>, field: &str) -> ApiResult<Vec<Reference
                     let ok = url::Url::parse(url)
                         .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
                     if !ok || url.len() > 2_000 {
-                        return Err(ApiError::bad_input(
-                            format!("{field}[{i}].url"),
-                            "enter an http or https address",
-                        ));
+                        let at = format!("{field}[{i}].url");
+                        return Err(FieldError::new(at, InputError::NotHttpUrl));
                     }
                     Some(url.to_owned())
                 }
@@ -133,7 +185,7 @@ pub fn references(items: Vec<Reference>, field: &str) -> ApiResult<Vec<Reference
 }
 
 /// An optional note: trimmed, empty means none.
-pub fn note(value: Option<String>, field: &str) -> ApiResult<Option<String>> {
+pub fn note(value: Option<String>, field: &str) -> Checked<Option<String>> {
     let Some(value) = value else { return Ok(None) };
     let value = value.trim();
     max_chars(value, field, MAX_NOTE)?;
@@ -141,18 +193,15 @@ pub fn note(value: Option<String>, field: &str) -> ApiResult<Option<String>> {
 }
 
 /// Refuses the same target twice in one list of links.
-pub fn distinct_ids(ids: &[i32], field: &str) -> ApiResult<()> {
+pub fn distinct_ids(ids: &[i32], field: &str) -> Checked<()> {
     if ids.len() > MAX_ITEMS {
-        return Err(ApiError::bad_input(
-            field,
-            format!("at most {MAX_ITEMS} links"),
-        ));
+        return Err(FieldError::new(field, InputError::TooManyLinks(MAX_ITEMS)));
     }
     for (i, id) in ids.iter().enumerate() {
         if ids[..i].contains(id) {
-            return Err(ApiError::bad_input(
+            return Err(FieldError::new(
                 format!("{field}[{i}]"),
-                "this document is linked twice",
+                InputError::LinkedTwice,
             ));
         }
     }

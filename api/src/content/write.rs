@@ -1,75 +1,29 @@
 //! Creating documents. Every write stores the document, its links and a revision holding
 //! the full snapshot, inside the caller's transaction.
 
-use entity::json::{Reference, ReferenceList, TextList};
+use entity::json::{ReferenceList, TextList};
 use entity::{
-    ContentStatus, Duration, Frequency, Severity, condition, revision, side_effect, topic,
-    topic_condition, topic_side_effect,
+    ContentStatus, condition, revision, side_effect, topic, topic_condition, topic_side_effect,
 };
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use super::document::Document;
+use super::fields::{Label, Markdown, Slug, TopicFields};
 use super::now;
 use super::snapshot::{Snapshot, TopicSnapshot};
 use crate::errors::ApiResult;
 use crate::markdown;
 
-/// Fields of a new condition or side effect.
+/// What every new document has: a label (title or name) and a slug, parsed, and a first
+/// status.
 #[derive(Debug, Clone)]
-pub struct NamedInput {
+pub struct Identity {
+    /// Title or name.
+    pub label: Label,
     /// URL name.
-    pub slug: String,
-    /// Display name.
-    pub name: String,
-    /// Markdown.
-    pub description: String,
+    pub slug: Slug,
     /// Initial status.
     pub status: ContentStatus,
-}
-
-/// Fields of a new topic.
-#[derive(Debug, Clone)]
-pub struct TopicInput {
-    /// URL name.
-    pub slug: String,
-    /// Title.
-    pub title: String,
-    /// One plain paragraph.
-    pub summary: String,
-    /// Markdown.
-    pub body: String,
-    /// Ordered features.
-    pub features: Vec<String>,
-    /// Ordered benefits.
-    pub benefits: Vec<String>,
-    /// Ordered sources.
-    pub references: Vec<Reference>,
-    /// Initial status.
-    pub status: ContentStatus,
-}
-
-/// A topic's link to a condition.
-#[derive(Debug, Clone)]
-pub struct ConditionLink {
-    /// The condition.
-    pub condition_id: i32,
-    /// A remark on this pairing.
-    pub note: Option<String>,
-}
-
-/// A topic's link to a side effect.
-#[derive(Debug, Clone)]
-pub struct SideEffectLink {
-    /// The side effect.
-    pub side_effect_id: i32,
-    /// How common.
-    pub frequency: Frequency,
-    /// How severe.
-    pub severity: Severity,
-    /// How lasting.
-    pub duration: Duration,
-    /// A remark on this pairing.
-    pub note: Option<String>,
 }
 
 fn published_at(status: ContentStatus) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -81,17 +35,19 @@ macro_rules! create_named {
         $(#[$doc])*
         pub async fn $fn_name<C: ConnectionTrait>(
             conn: &C,
-            input: NamedInput,
+            identity: Identity,
+            description: Markdown,
             author: Option<i32>,
         ) -> ApiResult<$module::Model> {
             let at = now();
+            let status = identity.status;
             let model = $module::ActiveModel {
-                slug: Set(input.slug),
-                name: Set(input.name),
-                description_html: Set(Some(markdown::to_safe_html(&input.description))),
-                description: Set(input.description),
-                status: Set(input.status),
-                published_at: Set(published_at(input.status)),
+                slug: Set(identity.slug.into()),
+                name: Set(identity.label.into()),
+                description_html: Set(Some(markdown::to_safe_html(description.as_str()))),
+                description: Set(description.into()),
+                status: Set(status),
+                published_at: Set(published_at(status)),
                 version: Set(1),
                 created_at: Set(at),
                 updated_at: Set(at),
@@ -123,25 +79,26 @@ create_named!(
 /// Creates a topic with its ordered links, and its first revision.
 pub async fn create_topic<C: ConnectionTrait>(
     conn: &C,
-    input: TopicInput,
-    conditions: Vec<ConditionLink>,
-    side_effects: Vec<SideEffectLink>,
+    identity: Identity,
+    fields: TopicFields,
     author: Option<i32>,
 ) -> ApiResult<topic::Model> {
     let at = now();
+    let status = identity.status;
+    let body = fields.body.unwrap_or_default();
     let model = topic::ActiveModel {
-        slug: Set(input.slug),
-        title: Set(input.title),
-        summary: Set(input.summary),
-        body_html: Set(Some(markdown::to_safe_html(&input.body))),
-        body: Set(input.body),
-        features: Set(TextList(input.features)),
-        benefits: Set(TextList(input.benefits)),
-        references: Set(ReferenceList(input.references)),
+        slug: Set(identity.slug.into()),
+        title: Set(identity.label.into()),
+        summary: Set(fields.summary.unwrap_or_default().into()),
+        body_html: Set(Some(markdown::to_safe_html(body.as_str()))),
+        body: Set(body.into()),
+        features: Set(TextList(fields.features.unwrap_or_default().into())),
+        benefits: Set(TextList(fields.benefits.unwrap_or_default().into())),
+        references: Set(ReferenceList(fields.references.unwrap_or_default().into())),
         reviewed_at: Set(None),
         reviewed_by: Set(None),
-        status: Set(input.status),
-        published_at: Set(published_at(input.status)),
+        status: Set(status),
+        published_at: Set(published_at(status)),
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
@@ -151,6 +108,8 @@ pub async fn create_topic<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?;
+    let conditions = fields.conditions.unwrap_or_default();
+    let side_effects = fields.side_effects.unwrap_or_default();
     let mut condition_links = Vec::with_capacity(conditions.len());
     for (position, link) in (0..).zip(conditions) {
         let row = topic_condition::ActiveModel {

@@ -23,11 +23,12 @@ use super::types::{AuthPayload, Condition, Role, SideEffect, Topic, User};
 use crate::auth::users::NewUser;
 use crate::auth::{sessions, setup, users};
 use crate::content::Visibility;
-use crate::content::edit::{
-    self, NamedPatch, NewNamed, NewTopic, Restored, TopicPatch, Transition,
+use crate::content::edit::{self, Restored, Transition};
+use crate::content::fields::{
+    ConditionLink, Items, Label, Markdown, NamedFields, References, SideEffectLink, Slug, Summary,
+    TopicFields,
 };
 use crate::content::validate;
-use crate::content::write::{ConditionLink, SideEffectLink};
 use crate::errors::ApiResult;
 
 /// The root mutation type.
@@ -515,38 +516,78 @@ fn references(input: Vec<ReferenceInput>) -> Vec<Reference> {
 }
 
 fn condition_links(input: Vec<TopicConditionInput>) -> ApiResult<Vec<ConditionLink>> {
-    input
-        .into_iter()
-        .enumerate()
+    (0..)
+        .zip(input)
         .map(|(i, link)| {
-            Ok(ConditionLink {
-                condition_id: validate::id(
-                    &link.condition_id,
-                    &format!("input.conditions[{i}].conditionId"),
-                )?,
-                note: validate::note(link.note, &format!("input.conditions[{i}].note"))?,
-            })
+            let field = |name: &str| format!("input.conditions[{i}].{name}");
+            let id = validate::id(&link.condition_id, &field("conditionId"))?;
+            Ok(ConditionLink::parse(id, link.note, &field("note"))?)
         })
         .collect()
 }
 
 fn side_effect_links(input: Vec<TopicSideEffectInput>) -> ApiResult<Vec<SideEffectLink>> {
-    input
-        .into_iter()
-        .enumerate()
+    (0..)
+        .zip(input)
         .map(|(i, link)| {
-            Ok(SideEffectLink {
-                side_effect_id: validate::id(
-                    &link.side_effect_id,
-                    &format!("input.sideEffects[{i}].sideEffectId"),
-                )?,
-                frequency: link.frequency.into(),
-                severity: link.severity.into(),
-                duration: link.duration.into(),
-                note: validate::note(link.note, &format!("input.sideEffects[{i}].note"))?,
-            })
+            let field = |name: &str| format!("input.sideEffects[{i}].{name}");
+            let id = validate::id(&link.side_effect_id, &field("sideEffectId"))?;
+            let attributes = (
+                link.frequency.into(),
+                link.severity.into(),
+                link.duration.into(),
+            );
+            Ok(SideEffectLink::parse(
+                id,
+                attributes,
+                link.note,
+                &field("note"),
+            )?)
         })
         .collect()
+}
+
+/// A topic's fields as sent in `$input` (a create or update input) with title `$title`,
+/// parsed into the one domain shape; each error names its input field.
+macro_rules! topic_fields {
+    ($input:ident, $title:expr) => {{
+        let title: Option<String> = $title;
+        let label = title.as_deref().unwrap_or_default();
+        TopicFields {
+            title: title
+                .as_deref()
+                .map(|t| Label::parse(t, "input.title"))
+                .transpose()?,
+            slug: $input
+                .slug
+                .as_deref()
+                .map(|s| Slug::parse(Some(s), label, "input.slug"))
+                .transpose()?,
+            summary: $input
+                .summary
+                .as_deref()
+                .map(|s| Summary::parse(s, "input.summary"))
+                .transpose()?,
+            body: $input
+                .body
+                .map(|b| Markdown::parse(b, "input.body"))
+                .transpose()?,
+            features: $input
+                .features
+                .map(|f| Items::parse(f, "input.features"))
+                .transpose()?,
+            benefits: $input
+                .benefits
+                .map(|b| Items::parse(b, "input.benefits"))
+                .transpose()?,
+            references: $input
+                .references
+                .map(|r| References::parse(references(r), "input.references"))
+                .transpose()?,
+            conditions: $input.conditions.map(condition_links).transpose()?,
+            side_effects: $input.side_effects.map(side_effect_links).transpose()?,
+        }
+    }};
 }
 
 /// Writing topics; editors.
@@ -565,18 +606,8 @@ impl TopicMutations {
     ) -> ApiResult<TopicPayload> {
         let (request, db) = request(ctx)?;
         let author = request.viewer.user_id()?;
-        let new = NewTopic {
-            title: input.title,
-            slug: input.slug,
-            summary: input.summary.unwrap_or_default(),
-            body: input.body.unwrap_or_default(),
-            features: input.features.unwrap_or_default(),
-            benefits: input.benefits.unwrap_or_default(),
-            references: references(input.references.unwrap_or_default()),
-            conditions: condition_links(input.conditions.unwrap_or_default())?,
-            side_effects: side_effect_links(input.side_effects.unwrap_or_default())?,
-        };
-        Ok(topic_payload(edit::create_topic(db, new, author).await?))
+        let fields = topic_fields!(input, Some(input.title));
+        Ok(topic_payload(edit::create_topic(db, fields, author).await?))
     }
 
     /// Saves changes to a topic, links included, if `expectedVersion` is current.
@@ -589,20 +620,19 @@ impl TopicMutations {
         let (request, db) = request(ctx)?;
         let author = request.viewer.user_id()?;
         let id = validate::id(&input.id, "input.id")?;
-        let patch = TopicPatch {
-            title: input.title,
-            slug: input.slug,
-            summary: input.summary,
-            body: input.body,
-            features: input.features,
-            benefits: input.benefits,
-            references: input.references.map(references),
-            conditions: input.conditions.map(condition_links).transpose()?,
-            side_effects: input.side_effects.map(side_effect_links).transpose()?,
-            mark_reviewed: input.mark_reviewed.unwrap_or(false),
-        };
+        let mark_reviewed = input.mark_reviewed.unwrap_or(false);
+        let fields = topic_fields!(input, input.title);
         Ok(topic_payload(
-            edit::update_topic(db, id, input.expected_version, patch, author, None).await?,
+            edit::update_topic(
+                db,
+                id,
+                input.expected_version,
+                fields,
+                mark_reviewed,
+                author,
+                None,
+            )
+            .await?,
         ))
     }
 
@@ -750,12 +780,12 @@ macro_rules! named_mutations {
             async fn $create(&self, ctx: &Context<'_>, #[graphql(desc = "The new document.")] input: $create_input) -> ApiResult<$payload> {
                 let (request, db) = request(ctx)?;
                 let author = request.viewer.user_id()?;
-                let new = NewNamed {
-                    name: input.name,
-                    slug: input.slug,
-                    description: input.description.unwrap_or_default(),
+                let fields = NamedFields {
+                    name: Some(Label::parse(&input.name, "input.name")?),
+                    slug: input.slug.as_deref().map(|s| Slug::parse(Some(s), &input.name, "input.slug")).transpose()?,
+                    description: input.description.map(|d| Markdown::parse(d, "input.description")).transpose()?,
                 };
-                Ok($payload::of(edit::create_named::<$entity::Entity>(db, new, author).await?))
+                Ok($payload::of(edit::create_named::<$entity::Entity>(db, fields, author).await?))
             }
 
             #[doc = concat!("Saves changes to a ", $what, " if `expectedVersion` is current.")]
@@ -764,12 +794,13 @@ macro_rules! named_mutations {
                 let (request, db) = request(ctx)?;
                 let author = request.viewer.user_id()?;
                 let id = validate::id(&input.id, "input.id")?;
-                let patch = NamedPatch {
-                    name: input.name,
-                    slug: input.slug,
-                    description: input.description,
+                let name = input.name.as_deref();
+                let fields = NamedFields {
+                    name: name.map(|n| Label::parse(n, "input.name")).transpose()?,
+                    slug: input.slug.as_deref().map(|s| Slug::parse(Some(s), name.unwrap_or_default(), "input.slug")).transpose()?,
+                    description: input.description.map(|d| Markdown::parse(d, "input.description")).transpose()?,
                 };
-                Ok($payload::of(edit::update_named::<$entity::Entity>(db, id, input.expected_version, patch, author, None).await?))
+                Ok($payload::of(edit::update_named::<$entity::Entity>(db, id, input.expected_version, fields, author, None).await?))
             }
 
             #[doc = concat!("Publishes a ", $what, ".")]
