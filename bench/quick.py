@@ -3,7 +3,8 @@
 
 Imports one dataset into SQLite (or a fresh PostgreSQL database with --postgres), starts
 two servers of the same binary (response cache on, and off), and runs, round after round,
-the ceiling, the cached page and the uncached page at one connection count; prints each
+the ceiling, the cached page and the uncached page (or, with --workload listing, the first
+page of the topic listing) at one connection count; prints each
 round's ratios and the median ratio over the rounds. Interleaving the rounds is what makes
 the ratios comparable on a noisy machine; the full benchmark is still `bench/run`.
 
@@ -30,6 +31,8 @@ def main():
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--duration", type=int, default=5)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--workload", choices=["page", "listing"], default="page",
+                        help="the topic page (workload a) or the first page of the listing")
     args = parser.parse_args()
 
     out = os.path.join(bench.HERE, "out")
@@ -51,7 +54,10 @@ def main():
     subprocess.run([args.binary, "import", dataset], cwd=workdir, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     page = os.path.join(workdir, "page.json")
-    text = bench.body(bench.PAGE, {"slug": f"topic-{args.size // 2:06}"})
+    if args.workload == "listing":
+        text = bench.body(bench.LIST)
+    else:
+        text = bench.body(bench.PAGE, {"slug": f"topic-{args.size // 2:06}"})
     with open(page, "w") as f:
         f.write(text)
     cached = bench.Server(args.binary, url, workdir, {})

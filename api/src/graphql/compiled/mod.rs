@@ -46,7 +46,7 @@ use crate::content::validate::MAX_SLUG;
 use crate::metrics::Metrics;
 use inline::{InlineReader, Param, WriteGuard, Writes};
 use plan::{ListArgs, Plan, Root, Text};
-use sql::{CURSOR_MARK, Dialect, GENERAL_MARK, ListShape, Parameter, SearchShape, Statement};
+use sql::{CURSOR_MARK, Dialect, GENERAL_MARK_JSON, ListShape, Parameter, SearchShape, Statement};
 
 /// Query texts longer than this are not compiled (the parsed-document cache keeps no
 /// longer ones either).
@@ -286,7 +286,7 @@ impl CompiledReads {
                 return None;
             }
         };
-        if body.as_bytes().contains(&GENERAL_MARK) {
+        if body.contains(GENERAL_MARK_JSON) {
             // A value only the general executor gives (see `sql::GENERAL_MARK`).
             return None;
         }

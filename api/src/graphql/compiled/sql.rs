@@ -120,10 +120,14 @@ pub fn statement(plan: &Plan, dialect: Dialect, shapes: &[ListShape]) -> Stateme
 /// control character inside JSON strings, so it cannot come from content.
 pub const CURSOR_MARK: u8 = 1;
 
-/// The byte a statement's answer holds where it met a value only the general executor can
-/// give (stored HTML not rendered yet): such an answer is dropped and the general executor
-/// answers. Like [`CURSOR_MARK`], content cannot hold it unescaped.
+/// The character a statement puts, as a JSON string of its own (`"\u0002"`), where it met a
+/// value only the general executor can give (stored HTML not rendered yet): an answer that
+/// holds that string is dropped and the general executor answers. Content that is exactly
+/// that character would send its answer there too, which is slower but still right.
 pub const GENERAL_MARK: u8 = 2;
+
+/// [`GENERAL_MARK`] as the databases quote it in JSON.
+pub const GENERAL_MARK_JSON: &str = "\"\\u0002\"";
 
 /// Arguments of one `concat()` at most (PostgreSQL takes 100; SQLite, built with its
 /// default limits, 127 or more); longer ones are nested.
@@ -345,20 +349,17 @@ impl Writer {
                 Dialect::Postgres => format!("CAST({column} AS TEXT)"),
             },
             // Not rendered yet (a row written without it): the general executor renders it.
-            Kind::Html { .. } => match self.dialect {
-                Dialect::Sqlite => format!(
-                    "CASE WHEN {column} IS NULL THEN char({GENERAL_MARK}) ELSE json_quote({column}) END"
-                ),
-                Dialect::Postgres => {
-                    format!("COALESCE(CAST(to_json({column}) AS TEXT), chr({GENERAL_MARK}))")
-                }
-            },
+            // The column is read once (a second read of a long text costs a page's time).
+            Kind::Html { .. } => self.quoted(&match self.dialect {
+                Dialect::Sqlite => format!("COALESCE({column}, char({GENERAL_MARK}))"),
+                Dialect::Postgres => format!("COALESCE({column}, chr({GENERAL_MARK}))"),
+            }),
             // The plan never asks for these (see `plan::read_field`); were it to, the general
             // executor would answer.
-            Kind::Other => match self.dialect {
+            Kind::Other => self.quoted(&match self.dialect {
                 Dialect::Sqlite => format!("char({GENERAL_MARK})"),
                 Dialect::Postgres => format!("chr({GENERAL_MARK})"),
-            },
+            }),
         }
     }
 
