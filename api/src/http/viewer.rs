@@ -36,13 +36,13 @@ impl FromRequest for MaybeViewer {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Rejection>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+            return Box::pin(async { Ok(Self(Viewer::Anonymous)) });
+        };
         let response_type = negotiate(req).unwrap_or(ResponseType::Json);
         let reject = move |refusal| Rejection {
             refusal,
             response_type,
-        };
-        let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-            return Box::pin(async { Ok(Self(Viewer::Anonymous)) });
         };
         let token = bearer(value).map(str::to_owned);
         let state = req.app_data::<web::Data<AppState>>().cloned();
