@@ -20,7 +20,7 @@ use super::fields::{
     TopicFields,
 };
 use super::snapshot::{NamedState, Snapshot};
-use super::validate;
+use super::validate::{self, FieldError, InputError};
 use super::write::{self, Identity, append_revision};
 use super::{Visibility, now};
 use crate::errors::{ApiError, ApiResult, ConflictReason, DocumentRef};
@@ -393,8 +393,8 @@ fn publish_sets<E: Document>() -> Vec<(E::Column, Expr)> {
 /// The identity of a new draft labelled `label` (required), with `slug` or one derived from
 /// the label.
 fn new_draft(label: Option<Label>, slug: Option<Slug>, field: &str) -> ApiResult<Identity> {
-    let label = label
-        .ok_or_else(|| ApiError::bad_input(format!("input.{field}"), "this field is required"))?;
+    let label =
+        label.ok_or_else(|| FieldError::new(format!("input.{field}"), InputError::Required))?;
     let slug = match slug {
         Some(slug) => slug,
         None => Slug::derive(&label, "input.slug")?,

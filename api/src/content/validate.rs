@@ -58,7 +58,8 @@ pub struct FieldError {
 }
 
 impl FieldError {
-    fn new(field: impl Into<String>, error: InputError) -> Self {
+    /// `error` at input field `field`.
+    pub fn new(field: impl Into<String>, error: InputError) -> Self {
         Self {
             field: field.into(),
             error,
