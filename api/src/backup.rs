@@ -342,7 +342,7 @@ where
 
 /// Loads an export into an empty (migrated) database, in one transaction.
 pub async fn import(db: &DatabaseConnection, export: Export) -> Result<(), BackupError> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_content_write(db).await?;
     let present = [
         ("users", user::Entity::find().count(&txn).await?),
         ("topics", topic::Entity::find().count(&txn).await?),

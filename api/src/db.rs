@@ -241,6 +241,38 @@ where
     .await
 }
 
+/// The PostgreSQL channel on which writers announce content changes (every node listens; see
+/// `graphql::invalidation`).
+pub const CONTENT_CHANNEL: &str = "dermis_content_changed";
+
+/// This process's name in announcements (a UUID), so a node can skip its own: it emptied its
+/// cache when it wrote, and a late echo would only throw away answers cached since.
+pub fn node_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| uuid::Uuid::new_v4().to_string())
+}
+
+/// Begins a transaction that writes content (what anonymous readers see), as
+/// [`begin_write`]; on PostgreSQL its first statement queues the announcement on
+/// [`CONTENT_CHANNEL`], which PostgreSQL sends when, and only if, the transaction commits. A
+/// write and its announcement cannot be separated: a committed change is always announced
+/// (also when written by a `dermis` command, not a server), and one whose announcement
+/// cannot be queued fails before writing anything.
+pub async fn begin_content_write(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    let txn = begin_write(db).await?;
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CONTENT_CHANNEL.into(), node_id().into()],
+        ))
+        .await?;
+    }
+    Ok(txn)
+}
+
 /// The PostgreSQL advisory lock key that serialises migrations ("dermis" in ASCII).
 const MIGRATION_LOCK: i64 = 0x0000_6465_726d_6973;
 

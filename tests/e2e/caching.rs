@@ -332,3 +332,48 @@ on_both_databases! {
         assert_eq!(etags.len(), 1, "{etags:?}");
     }
 }
+
+/// The number of published topics `node` answers.
+async fn total(node: &TestServer) -> u64 {
+    node.query("{ topics { totalCount } }", json!({})).await["topics"]["totalCount"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+without_database! {
+    async fn a_write_by_a_dermis_command_reaches_every_nodes_cache() {
+        // The announcement rides in the writing transaction, so a command that writes
+        // content (here `dermis seed --file`) is heard by every node, like a mutation.
+        if !Backend::Postgres.available() {
+            eprintln!("skipped: {} is not set", dermis_tests::POSTGRES_ENV);
+            return;
+        }
+        let a = TestServer::sample(Backend::Postgres).await;
+        let b = a.another_node(&[]).await;
+        let before = total(&a).await;
+        for node in [&a, &b] {
+            assert_eq!(total(node).await, before);
+            let warm = node.sql_statements().await;
+            assert_eq!(total(node).await, before);
+            assert_eq!(node.sql_statements().await, warm, "answered from the cache");
+        }
+
+        let file = a.db.dir.path().join("more.json");
+        let more = json!({ "topics": [{ "slug": "peel", "title": "Chemical peel", "summary": "Added by a command." }] });
+        std::fs::write(&file, more.to_string()).expect("write the seed file");
+        let mut command = dermis_tests::dermis(a.db.dir.path());
+        command.args(["seed", "--file"]).arg(&file).env("DERMIS_DATABASE_URL", &a.db.url);
+        let output = dermis_tests::run(command).await;
+        assert_eq!(output.code, Some(0), "{output:?}");
+
+        // Wait for the event (the new count); the deadline only stops a test that would hang.
+        let started = Instant::now();
+        for node in [&a, &b] {
+            while total(node).await != before + 1 {
+                assert!(started.elapsed() < Duration::from_secs(60), "a node still serves the old count");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+        eprintln!("both nodes saw the command's write after {:?}", started.elapsed());
+    }
+}

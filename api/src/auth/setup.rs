@@ -79,7 +79,7 @@ pub async fn create_first_admin(
         ..input
     })
     .await?;
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_content_write(db).await?;
     let claimed = setting::ActiveModel {
         key: Set(CLAIM_KEY.to_owned()),
         value: Set("1".to_owned()),

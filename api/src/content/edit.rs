@@ -413,7 +413,7 @@ pub async fn create_topic(
     author: i32,
 ) -> ApiResult<topic::Model> {
     let identity = new_draft(fields.title.take(), fields.slug.take(), "title")?;
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_content_write(db).await?;
     let conditions = fields.conditions.as_deref().unwrap_or_default();
     let condition_ids: Vec<i32> = conditions.iter().map(|l| l.condition_id).collect();
     check_targets::<condition::Entity, _>(&txn, &condition_ids, "input.conditions").await?;
@@ -472,7 +472,7 @@ pub async fn update_topic(
     }
     let links_changed = fields.conditions.is_some() || fields.side_effects.is_some();
 
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_content_write(db).await?;
     let model = bump::<topic::Entity, _>(&txn, id, Some(expected), author, sets).await?;
     replace_links(&txn, id, fields.conditions, fields.side_effects).await?;
     if links_changed && model.status == ContentStatus::Published {
@@ -494,7 +494,7 @@ pub async fn create_named<E: NamedCreate>(
 ) -> ApiResult<E::Model> {
     let identity = new_draft(fields.name, fields.slug, "name")?;
     let description = fields.description.unwrap_or_default();
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_content_write(db).await?;
     let model = E::create(&txn, identity, description, author)
         .await
         .map_err(slug_taken)?;
@@ -556,7 +556,7 @@ pub async fn update_named<E: Document>(
         sets.push((E::HTML, Expr::value(html)));
         sets.push((E::TEXT, Expr::value(String::from(description))));
     }
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_content_write(db).await?;
     let model = bump::<E, _>(&txn, id, Some(expected), author, sets).await?;
     record::<E>(&txn, &model, author, message).await?;
     txn.commit().await?;
@@ -576,7 +576,7 @@ pub async fn transition<E: Document>(
         Transition::Publish { .. } => published_at_on_publish::<E>(),
         _ => Expr::value(Value::ChronoDateTimeUtc(None)),
     };
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_content_write(db).await?;
     let model = bump::<E, _>(
         &txn,
         id,
@@ -621,7 +621,7 @@ pub async fn delete<E: Document>(
     expected: i32,
     author: i32,
 ) -> ApiResult<()> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_content_write(db).await?;
     let model = bump::<E, _>(&txn, id, Some(expected), author, Vec::new()).await?;
     let topics = published_topics_linking::<E>(&txn, id).await?;
     if !topics.is_empty() {

@@ -90,7 +90,7 @@ async fn fill_table<E: Document>(db: &DatabaseConnection) -> Result<u64, DbErr> 
         let Some(&(last, _)) = rows.last() else {
             return Ok(rendered);
         };
-        let txn = crate::db::begin_write(db).await?;
+        let txn = crate::db::begin_content_write(db).await?;
         for (id, text) in rows {
             let result = E::update_many()
                 .col_expr(E::HTML, Expr::value(markdown::to_safe_html(&text)))

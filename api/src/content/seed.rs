@@ -178,7 +178,7 @@ async fn existing_ids<E: Document, C: sea_orm::ConnectionTrait>(
 
 /// Inserts what is missing, in one transaction.
 pub async fn load(db: &DatabaseConnection, file: SeedFile) -> Result<SeedReport, SeedError> {
-    let txn = crate::db::begin_write(db).await?;
+    let txn = crate::db::begin_content_write(db).await?;
     let mut report = SeedReport::default();
 
     let mut conditions = existing_ids::<condition::Entity, _>(

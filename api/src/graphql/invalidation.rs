@@ -1,6 +1,10 @@
 //! Tells every node that content changed, so each empties its response cache.
 //!
-//! The node that wrote empties its own cache at once and sends `NOTIFY` on PostgreSQL;
+//! Content writes queue their `NOTIFY` inside their own transaction
+//! ([`crate::db::begin_content_write`]), so PostgreSQL announces exactly the writes that
+//! commit, whoever wrote them (a node or a `dermis` command). The node that wrote also
+//! empties its own cache at once and announces again after the request (which also covers
+//! account writes that change what the public sees, such as a reviewer's name);
 //! every node `LISTEN`s on a connection of its own and empties its cache on each
 //! notification. When that connection drops, notifications may have been missed, so the
 //! cache is emptied on every (re)connection too. SQLite has a single node: nothing to tell.
@@ -13,15 +17,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use super::cache::ResponseCache;
 
-/// The notification channel.
-pub const CHANNEL: &str = "dermis_content_changed";
-
-/// This process's name in notifications (a UUID), so it can skip its own: it emptied its
-/// cache when it wrote, and a late echo would only throw away answers cached since.
-fn node_id() -> &'static str {
-    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    ID.get_or_init(|| uuid::Uuid::new_v4().to_string())
-}
+pub use crate::db::CONTENT_CHANNEL as CHANNEL;
+use crate::db::node_id;
 
 /// Content changed: empty the cache here and tell the other nodes.
 pub async fn content_changed(db: &DatabaseConnection, cache: &ResponseCache) {
