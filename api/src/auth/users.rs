@@ -119,7 +119,8 @@ pub async fn create(db: &DatabaseConnection, input: NewUser) -> ApiResult<user::
     model.insert(db).await.map_err(|e| email_taken(e.into()))
 }
 
-/// Changes a user's email, name or role.
+/// Changes a user's email, name or role, announced as a content write (the public sees a
+/// reviewer's name).
 pub async fn update(
     db: &DatabaseConnection,
     id: i32,
@@ -142,7 +143,14 @@ pub async fn update(
         model.role = Set(role);
     }
     model.updated_at = Set(now());
-    model.update(db).await.map_err(|e| email_taken(e.into()))
+    // A content write: the public sees a reviewer's name.
+    let txn = crate::db::begin_content_write(db).await?;
+    let model = model
+        .update(&txn)
+        .await
+        .map_err(|e| email_taken(e.into()))?;
+    txn.commit().await?;
+    Ok(model)
 }
 
 /// Refuses when `id` is the last active admin.

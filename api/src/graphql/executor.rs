@@ -358,7 +358,7 @@ impl Executor {
         }
         let data = (!request_error).then_some(&response.data);
         if writes_content && data.is_some_and(|d| *d != async_graphql::Value::Null) {
-            invalidation::content_changed(&self.db, &self.cache).await;
+            invalidation::content_changed(&self.cache);
         }
         let extensions = (!response.extensions.is_empty())
             .then(|| serde_json::to_value(&response.extensions).unwrap_or(Value::Null));

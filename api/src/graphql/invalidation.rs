@@ -1,10 +1,9 @@
 //! Tells every node that content changed, so each empties its response cache.
 //!
-//! Content writes queue their `NOTIFY` inside their own transaction
-//! ([`crate::db::begin_content_write`]), so PostgreSQL announces exactly the writes that
-//! commit, whoever wrote them (a node or a `dermis` command). The node that wrote also
-//! empties its own cache at once and announces again after the request (which also covers
-//! account writes that change what the public sees, such as a reviewer's name);
+//! Content writes (and account changes the public sees, such as a reviewer's name) queue
+//! their `NOTIFY` inside their own transaction ([`crate::db::begin_content_write`]), so
+//! PostgreSQL announces exactly the writes that commit, whoever wrote them (a node or a
+//! `dermis` command). The node that wrote empties its own cache at once;
 //! every node `LISTEN`s on a connection of its own and empties its cache on each
 //! notification. When that connection drops, notifications may have been missed, so the
 //! cache is emptied on every (re)connection too. SQLite has a single node: nothing to tell.
@@ -13,25 +12,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use super::cache::ResponseCache;
 
 pub use crate::db::CONTENT_CHANNEL as CHANNEL;
 use crate::db::node_id;
 
-/// Content changed: empty the cache here and tell the other nodes.
-pub async fn content_changed(db: &DatabaseConnection, cache: &ResponseCache) {
+/// Content changed: empty the cache here at once. The other nodes hear of it from the write
+/// itself, whose transaction queued the announcement ([`crate::db::begin_content_write`]).
+pub fn content_changed(cache: &ResponseCache) {
     cache.invalidate();
-    if db.get_database_backend() == DbBackend::Postgres
-        && let Err(error) = db
-            .execute_unprepared(&format!("NOTIFY {CHANNEL}, '{}'", node_id()))
-            .await
-    {
-        // The other nodes then serve cached answers until their next notification or
-        // reconnection; say so loudly.
-        tracing::error!(%error, "cannot notify the other nodes that content changed");
-    }
 }
 
 /// Starts listening for other nodes' writes (PostgreSQL only). Returns once `LISTEN` is in
