@@ -44,6 +44,9 @@ impl ConflictReason {
     }
 }
 
+/// The code of an error that says the database could not be reached.
+pub const UNAVAILABLE_CODE: &str = "DATABASE_UNAVAILABLE";
+
 /// Everything that can go wrong while answering a GraphQL field.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
@@ -82,6 +85,10 @@ pub enum ApiError {
         /// Seconds until an attempt may succeed.
         retry_after_secs: u64,
     },
+    /// The database cannot be reached (down, restarting, out of connections, locked):
+    /// nothing was written, and the same request may succeed after `Retry-After`.
+    #[error("the server cannot reach its database; try again shortly ({0})")]
+    Unavailable(Arc<DbErr>),
     /// The database failed; details go to the log only.
     #[error("database error: {0}")]
     Database(Arc<DbErr>),
@@ -120,6 +127,7 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::Unavailable(_) => UNAVAILABLE_CODE,
             Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -132,7 +140,11 @@ impl ApiError {
 
 impl From<DbErr> for ApiError {
     fn from(err: DbErr) -> Self {
-        Self::Database(Arc::new(err))
+        if crate::db::availability::observe(&err) {
+            Self::Unavailable(Arc::new(err))
+        } else {
+            Self::Database(Arc::new(err))
+        }
     }
 }
 

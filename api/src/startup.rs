@@ -101,7 +101,10 @@ impl Application {
             source,
         })?;
         let traffic = settings.traffic.clone();
-        let cache = Arc::new(ResponseCache::new(settings.response_cache_bytes));
+        let cache = Arc::new(ResponseCache::new(
+            settings.response_cache_bytes,
+            settings.response_cache_ages,
+        ));
         if settings.database.backend == Backend::Postgres && cache.enabled() {
             invalidation::listen(settings.database.url.clone(), cache.clone())
                 .await

@@ -22,6 +22,7 @@ mod input;
 mod limits;
 mod nesting;
 mod observability;
+mod outage;
 mod read_api;
 mod review;
 mod sample_content;

@@ -90,10 +90,11 @@ on_both_databases! {
     async fn ending_a_session_ends_its_access_tokens_at_once_on_every_node(backend) {
         // Hundreds of requests from one address: no rate limit in the way.
         let unlimited = ("DERMIS_RATE_LIMIT_PER_SECOND", "0");
-        let a = TestServer::on(backend).env(unlimited.0, unlimited.1).start().await;
+        let no_reuse = ("DERMIS_REFRESH_REUSE_INTERVAL", "0");
+        let a = TestServer::on(backend).env(unlimited.0, unlimited.1).env(no_reuse.0, no_reuse.1).start().await;
         let admin = a.first_admin().await;
         a.user(&admin, "ed@example.org", "EDITOR").await;
-        let b = a.another_node(&[unlimited]).await;
+        let b = a.another_node(&[unlimited, no_reuse]).await;
         let laptop = a.login("ed@example.org", PASSWORD).await;
         let phone = b.login("ed@example.org", PASSWORD).await;
 
@@ -143,5 +144,45 @@ on_both_databases! {
             b.query_as(&admin, "mutation($id: ID!) { deactivateUser(input: { id: $id }) { user { active } } }", json!({ "id": last.user_id })).await;
         })
         .await;
+    }
+}
+
+on_both_databases! {
+    async fn a_token_refreshed_twice_at_once_keeps_the_session(backend) {
+        // Two tabs (here on two nodes) refresh with the same token at the same moment: both
+        // get the same successor, and the session goes on. Presented again after the reuse
+        // interval, the spent token is theft and ends the session.
+        let settings = [("DERMIS_RATE_LIMIT_PER_SECOND", "0"), ("DERMIS_REFRESH_REUSE_INTERVAL", "2")];
+        let a = TestServer::on(backend).env(settings[0].0, settings[0].1).env(settings[1].0, settings[1].1).start().await;
+        let admin = a.first_admin().await;
+        let b = a.another_node(&settings).await;
+        let mut session = a.login("admin@example.org", PASSWORD).await;
+        for round in 0..10 {
+            let body = refresh_body(&session.refresh);
+            let ((_, one), (_, two)) = tokio::join!(a.post(&body), b.post(&body));
+            let one = Session::from_payload(&one["data"]["refreshSession"]);
+            let two = Session::from_payload(&two["data"]["refreshSession"]);
+            assert_eq!(one.refresh, two.refresh, "round {round}: one successor");
+            assert_ne!(one.refresh, session.refresh);
+            assert_eq!((me(&a, &one.access).await, me(&b, &two.access).await), (200, 200));
+            session = one;
+        }
+        // A third presentation within the interval still returns that successor.
+        let spent = session.refresh.clone();
+        let (_, next) = b.post(&refresh_body(&spent)).await;
+        let next = Session::from_payload(&next["data"]["refreshSession"]);
+        let (_, again) = a.post(&refresh_body(&spent)).await;
+        assert_eq!(Session::from_payload(&again["data"]["refreshSession"]).refresh, next.refresh);
+
+        // After the interval: theft. The session ends, its successor with it.
+        let deadline = Instant::now() + std::time::Duration::from_millis(2100);
+        tokio::time::sleep_until(deadline.into()).await;
+        let (_, replay) = a.post(&refresh_body(&spent)).await;
+        assert_eq!(replay["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{replay}");
+        let (_, after) = b.post(&refresh_body(&next.refresh)).await;
+        assert_eq!(after["errors"][0]["extensions"]["code"], "UNAUTHENTICATED", "{after}");
+        assert_eq!(me(&b, &next.access).await, 401);
+        // Other sessions of the user are untouched.
+        assert_eq!(me(&a, &admin.access).await, 200);
     }
 }

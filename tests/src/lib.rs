@@ -158,6 +158,40 @@ impl TestDb {
         }
     }
 
+    /// PostgreSQL: the database stops accepting connections and every open one (the
+    /// servers' pools and listeners) is terminated, as in an outage, for this test's
+    /// database alone. Undone by [`TestDb::accept_connections`].
+    pub async fn refuse_connections(&self) {
+        let (admin_url, name) = self.postgres.as_ref().expect("a PostgreSQL database");
+        let admin = Database::connect(admin_url)
+            .await
+            .expect("connect as admin");
+        admin
+            .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+            .await
+            .expect("refuse connections");
+        admin
+            .execute_unprepared(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ))
+            .await
+            .expect("terminate backends");
+        let _ = admin.close().await;
+    }
+
+    /// PostgreSQL: the database accepts connections again.
+    pub async fn accept_connections(&self) {
+        let (admin_url, name) = self.postgres.as_ref().expect("a PostgreSQL database");
+        let admin = Database::connect(admin_url)
+            .await
+            .expect("connect as admin");
+        admin
+            .execute_unprepared(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+            .await
+            .expect("accept connections");
+        let _ = admin.close().await;
+    }
+
     /// A direct connection, for assertions on what was (not) written.
     pub async fn connect(&self) -> DatabaseConnection {
         Database::connect(&self.url)

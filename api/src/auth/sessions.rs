@@ -1,6 +1,9 @@
 //! Refresh-token sessions. A login starts a family; each refresh exchanges the token for a
-//! new one in the same family. Presenting an exchanged (or revoked) token again is treated
-//! as theft and revokes the whole family. Only SHA-256 hashes of tokens are stored.
+//! new one in the same family. Presenting an exchanged token again within the reuse interval
+//! (`DERMIS_REFRESH_REUSE_INTERVAL`: two tabs, or two nodes, refreshing at the same moment)
+//! returns the same successor; after it, or presenting a revoked token, is treated as theft
+//! and revokes the whole family. Only SHA-256 hashes of tokens are stored: the successor of
+//! a token is derived from it ([`super::tokens::Keys::successor`]), not kept.
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use base64::Engine;
@@ -65,8 +68,8 @@ async fn issue<C: sea_orm::ConnectionTrait>(
     auth: &Auth,
     user: user::Model,
     family_id: String,
+    refresh_token: String,
 ) -> ApiResult<Issued> {
-    let refresh_token = random_token();
     let refresh_expires_at = refresh_expiry(auth);
     session::ActiveModel {
         user_id: Set(user.id),
@@ -95,7 +98,7 @@ async fn issue<C: sea_orm::ConnectionTrait>(
 
 /// Starts a new session family for `user`.
 pub async fn start(db: &DatabaseConnection, auth: &Auth, user: user::Model) -> ApiResult<Issued> {
-    issue(db, auth, user, random_token()).await
+    issue(db, auth, user, random_token(), random_token()).await
 }
 
 async fn revoke_family(db: &DatabaseConnection, family_id: &str) -> ApiResult<()> {
@@ -123,22 +126,13 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> ApiRe
     if row.revoked_at.is_some() {
         return Err(invalid());
     }
-    if row.rotated_at.is_some() {
-        tracing::warn!(
-            user = row.user_id,
-            "refresh token reused: revoking its session family"
-        );
-        revoke_family(db, &row.family_id).await?;
-        return Err(invalid());
+    if let Some(rotated_at) = row.rotated_at {
+        return again(db, auth, token, &row, rotated_at).await;
     }
     if row.expires_at <= now() {
         return Err(invalid());
     }
-    let user = user::Entity::find_by_id(row.user_id)
-        .one(db)
-        .await?
-        .filter(|user| user.active && user.token_version == row.token_version)
-        .ok_or_else(invalid)?;
+    let user = user_of(db, &row).await?;
     let txn = crate::db::begin_write(db).await?;
     // Claim the token atomically: of two concurrent refreshes, one wins.
     let claimed = session::Entity::update_many()
@@ -149,13 +143,74 @@ pub async fn refresh(db: &DatabaseConnection, auth: &Auth, token: &str) -> ApiRe
         .exec(&txn)
         .await?;
     if claimed.rows_affected != 1 {
+        // Another exchange of this token committed first (a concurrent request): the row as
+        // it left it decides.
         drop(txn);
-        revoke_family(db, &row.family_id).await?;
-        return Err(invalid());
+        let row = session::Entity::find_by_id(row.id)
+            .one(db)
+            .await?
+            .ok_or_else(invalid)?;
+        return match (row.revoked_at, row.rotated_at) {
+            (None, Some(rotated_at)) => again(db, auth, token, &row, rotated_at).await,
+            _ => Err(invalid()),
+        };
     }
-    let issued = issue(&txn, auth, user, row.family_id).await?;
+    let successor = auth.keys.successor(token);
+    let issued = issue(&txn, auth, user, row.family_id, successor).await?;
     txn.commit().await?;
     Ok(issued)
+}
+
+/// The active user a session row belongs to, still at the row's `token_version`.
+async fn user_of(db: &DatabaseConnection, row: &session::Model) -> ApiResult<user::Model> {
+    user::Entity::find_by_id(row.user_id)
+        .one(db)
+        .await?
+        .filter(|user| user.active && user.token_version == row.token_version)
+        .ok_or_else(invalid)
+}
+
+/// `token` was exchanged at `rotated_at` and is presented again. Within the reuse interval,
+/// while its successor is itself unused and unrevoked, the answer is that successor again
+/// (with a new access token); otherwise the token is taken as stolen and its family ends.
+async fn again(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    token: &str,
+    row: &session::Model,
+    rotated_at: DateTime<Utc>,
+) -> ApiResult<Issued> {
+    let interval = chrono::Duration::from_std(auth.settings.refresh_reuse_interval)
+        .unwrap_or(chrono::Duration::zero());
+    if interval > chrono::Duration::zero() && now() - rotated_at < interval {
+        let successor_token = auth.keys.successor(token);
+        let successor = session::Entity::find()
+            .filter(session::Column::TokenHash.eq(token_hash(&successor_token)))
+            .filter(session::Column::FamilyId.eq(row.family_id.as_str()))
+            .one(db)
+            .await?;
+        if let Some(successor) = successor
+            .filter(|s| s.rotated_at.is_none() && s.revoked_at.is_none() && s.expires_at > now())
+        {
+            let user = user_of(db, row).await?;
+            let (access_token, access_expires_at) =
+                auth.keys
+                    .issue(&user, &row.family_id, auth.settings.access_ttl)?;
+            return Ok(Issued {
+                access_token,
+                access_expires_at,
+                refresh_token: successor_token,
+                refresh_expires_at: successor.expires_at,
+                user,
+            });
+        }
+    }
+    tracing::warn!(
+        user = row.user_id,
+        "refresh token reused: revoking its session family"
+    );
+    revoke_family(db, &row.family_id).await?;
+    Err(invalid())
 }
 
 /// Ends the session the refresh token belongs to (its whole family). Tokens of other

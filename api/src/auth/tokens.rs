@@ -49,6 +49,7 @@ pub struct Keys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    secret: Vec<u8>,
 }
 
 impl Keys {
@@ -62,7 +63,26 @@ impl Keys {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            secret: secret.to_vec(),
         }
+    }
+
+    /// The refresh token that succeeds `token`: an HMAC of it under the signing secret, so
+    /// that presenting `token` again shortly after its exchange (a second tab, a retried
+    /// request, another node) gives the very successor the first exchange issued, though
+    /// only token hashes are stored. Knowing it takes both `token` and the secret, which
+    /// signs access tokens anyway.
+    pub fn successor(&self, token: &str) -> String {
+        use base64::Engine;
+        use hmac::Mac;
+        let mut mac = match hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.secret) {
+            Ok(mac) => mac,
+            // HMAC takes a key of any length; this arm is never taken.
+            Err(_) => return super::sessions::random_token(),
+        };
+        mac.update(b"dermis refresh-token successor\n");
+        mac.update(token.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
 
     /// A signed access token for `user` in session `session`, valid for `ttl`.

@@ -87,8 +87,19 @@ pub struct DatabaseArgs {
     /// Largest number of pooled database connections (default: 10 on PostgreSQL; on SQLite
     /// twice the cores, at least 4: one writer at a time, and each connection keeps its
     /// own page cache and thread, so more only cost memory).
+    /// On PostgreSQL this counts every connection a node opens: its pool and the one it
+    /// listens for content changes on.
     #[arg(long, env = "DERMIS_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
+    /// How long a request waits for a pooled connection before it is refused with
+    /// `DATABASE_UNAVAILABLE`, in milliseconds.
+    #[arg(
+        long,
+        env = "DERMIS_DB_ACQUIRE_TIMEOUT_MS",
+        global = true,
+        default_value_t = 3000
+    )]
+    pub db_acquire_timeout_ms: u64,
 }
 
 /// Validated database settings.
@@ -101,10 +112,12 @@ pub struct DatabaseSettings {
     /// True when no URL was given and the embedded default is used; only then may `serve`
     /// load the sample content by itself.
     pub embedded_default: bool,
-    /// Pool size.
+    /// Connections a node opens (on PostgreSQL, its pool and its listener).
     pub max_connections: u32,
-    /// How long to wait for a connection.
+    /// How long to wait for a new connection to open.
     pub connect_timeout: Duration,
+    /// How long a statement waits for a pooled connection.
+    pub acquire_timeout: Duration,
 }
 
 /// The pool size when none is configured. Measured on SQLite with 100,000 topics: 4
@@ -147,6 +160,7 @@ impl DatabaseArgs {
                 .unwrap_or_else(|| default_pool_size(backend))
                 .max(1),
             connect_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
         })
     }
 }
@@ -194,6 +208,11 @@ pub struct ServeArgs {
     /// Lifetime of a refresh token, in seconds.
     #[arg(long, env = "DERMIS_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
     pub refresh_token_ttl: u64,
+    /// After a refresh token is exchanged, how long presenting it again returns the same
+    /// successor (another tab refreshing at the same moment) instead of ending the session
+    /// as a stolen token, in seconds (0: never).
+    #[arg(long, env = "DERMIS_REFRESH_REUSE_INTERVAL", default_value_t = 30)]
+    pub refresh_reuse_interval: u64,
     /// Failed logins allowed per account within the window.
     #[arg(
         long,
@@ -223,6 +242,14 @@ pub struct ServeArgs {
     /// Memory for the in-process cache of anonymous published reads, in bytes (0: off).
     #[arg(long, env = "DERMIS_RESPONSE_CACHE_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub response_cache_bytes: usize,
+    /// The longest a node answers a read from its response cache, in seconds: the last
+    /// resort should an announcement of a change be missed.
+    #[arg(long, env = "DERMIS_RESPONSE_CACHE_MAX_AGE", default_value_t = 300)]
+    pub response_cache_max_age: u64,
+    /// While the database cannot be reached, anonymous reads are answered from the response
+    /// cache's last answers up to this old, in seconds, marked `Dermis-Stale` (0: never).
+    #[arg(long, env = "DERMIS_STALE_WHILE_UNAVAILABLE", default_value_t = 3600)]
+    pub stale_while_unavailable: u64,
     /// Automatic persisted queries kept per node.
     #[arg(long, env = "DERMIS_PERSISTED_QUERIES", default_value_t = 1000)]
     pub persisted_queries: usize,
@@ -424,6 +451,8 @@ pub struct ServeSettings {
     pub cache_max_age: u32,
     /// Bytes for the response cache (0: off).
     pub response_cache_bytes: usize,
+    /// How long cached answers are answered, fresh and stale.
+    pub response_cache_ages: settings::CacheAges,
     /// Persisted queries kept.
     pub persisted_queries: usize,
     /// Whether the compiled read path answers the queries it can.
@@ -461,6 +490,7 @@ impl ServeArgs {
                 "DERMIS_REFRESH_TOKEN_TTL",
                 self.refresh_token_ttl,
             )?),
+            refresh_reuse_interval: Duration::from_secs(self.refresh_reuse_interval),
             throttle: ThrottleSettings {
                 per_account: positive(
                     "DERMIS_LOGIN_MAX_FAILURES_PER_ACCOUNT",
@@ -492,6 +522,13 @@ impl ServeArgs {
             shutdown_timeout: Duration::from_secs(self.shutdown_timeout),
             cache_max_age: self.cache_max_age,
             response_cache_bytes: self.response_cache_bytes,
+            response_cache_ages: settings::CacheAges {
+                max_age: Duration::from_secs(positive(
+                    "DERMIS_RESPONSE_CACHE_MAX_AGE",
+                    self.response_cache_max_age,
+                )?),
+                stale_while_unavailable: Duration::from_secs(self.stale_while_unavailable),
+            },
             persisted_queries: positive("DERMIS_PERSISTED_QUERIES", self.persisted_queries as u64)?
                 as usize,
             compiled_reads: self.compiled_reads,
@@ -532,6 +569,7 @@ mod tests {
         DatabaseArgs {
             database_url: url.map(str::to_owned),
             db_max_connections: Some(5),
+            db_acquire_timeout_ms: 3000,
         }
     }
 

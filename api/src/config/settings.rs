@@ -58,6 +58,8 @@ pub struct AuthSettings {
     pub access_ttl: Duration,
     /// Lifetime of a refresh token.
     pub refresh_ttl: Duration,
+    /// How long an exchanged refresh token still returns its successor.
+    pub refresh_reuse_interval: Duration,
     /// Login throttle.
     pub throttle: ThrottleSettings,
 }
@@ -85,4 +87,15 @@ pub fn parse_networks(list: &str) -> Result<Vec<IpNet>, String> {
                 .map_err(|_| item.to_owned())
         })
         .collect()
+}
+
+/// How long an entry may be answered.
+#[derive(Debug, Clone, Copy)]
+pub struct CacheAges {
+    /// The last resort against a missed announcement: an entry older than this is read
+    /// again, whatever was announced.
+    pub max_age: Duration,
+    /// While the database cannot be reached, entries (distrusted ones too) younger than
+    /// this are answered, marked stale; zero: never.
+    pub stale_while_unavailable: Duration,
 }

@@ -3,7 +3,11 @@
 
 use async_graphql::ErrorExtensions;
 
+use crate::db::availability::RETRY_AFTER;
 use crate::errors::ApiError;
+
+/// What a client is told when the database cannot be reached (the cause is logged).
+pub const UNAVAILABLE_MESSAGE: &str = "the server cannot reach its database; try again shortly";
 
 impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
@@ -12,6 +16,10 @@ impl ErrorExtensions for ApiError {
             Self::Database(_) | Self::Internal(_) => {
                 tracing::error!(error = %self, "internal error while resolving a field");
                 "Internal server error".to_owned()
+            }
+            Self::Unavailable(_) => {
+                tracing::warn!(error = %self, "database unavailable while resolving a field");
+                UNAVAILABLE_MESSAGE.to_owned()
             }
             other => other.to_string(),
         };
@@ -36,6 +44,7 @@ impl ErrorExtensions for ApiError {
                     }
                 }
                 Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
+                Self::Unavailable(_) => ext.set("retryAfter", RETRY_AFTER.as_secs()),
                 _ => {}
             }
         })

@@ -19,9 +19,10 @@ use super::documents::ParsedDocuments;
 use super::limits::select_operation;
 use super::mutation::changes_content;
 use super::persisted::{PersistedQueries, PersistedQuery};
-use super::response::{body, coded_errors, is_complexity_refusal, outcome};
+use super::response::{body, coded_errors, is_complexity_refusal, is_unavailable, outcome};
 use super::{AppSchema, QueryLimits, RequestContext, build_complexity_schema, invalidation, order};
 use crate::auth::{Auth, Viewer};
+use crate::db::availability;
 use crate::metrics::{Metrics, Outcome};
 
 /// A GraphQL request as the HTTP layer read it.
@@ -83,6 +84,11 @@ pub struct Answer {
     pub operation: Option<String>,
     /// How it ended.
     pub outcome: Outcome,
+    /// The database could not be reached: an error says `DATABASE_UNAVAILABLE`.
+    pub unavailable: bool,
+    /// A cached answer given while the database could not be reached, which it may no
+    /// longer hold (never kept or shared downstream).
+    pub stale: bool,
 }
 
 impl Answer {
@@ -94,6 +100,21 @@ impl Answer {
             operation: cached.operation.clone(),
             shared: Some(cached),
             outcome: Outcome::Ok,
+            unavailable: false,
+            stale: false,
+        }
+    }
+
+    /// The last answer kept for a read, while the database cannot be reached.
+    fn stale(cached: Arc<Cached>) -> Self {
+        Self {
+            body: cached.body.clone(),
+            has_data: true,
+            operation: cached.operation.clone(),
+            shared: None,
+            outcome: Outcome::Ok,
+            unavailable: false,
+            stale: true,
         }
     }
 
@@ -107,6 +128,8 @@ impl Answer {
             shared: None,
             operation,
             outcome: Outcome::Refused,
+            unavailable: false,
+            stale: false,
         }
     }
 }
@@ -293,6 +316,15 @@ impl Executor {
         if cache_key.is_some() {
             self.metrics.record_cache(false);
         }
+        // The database failed a moment ago: the last answer, at once, rather than another
+        // wait for the pool.
+        let stale_key = cache_key.clone();
+        let stale = || stale_key.as_ref().and_then(|key| self.cache.get_stale(key));
+        if availability::down()
+            && let Some(stale) = stale()
+        {
+            return Ok(Answer::stale(stale));
+        }
         let keep = Keep {
             generation,
             cache_key,
@@ -363,6 +395,10 @@ impl Executor {
         let extensions = (!response.extensions.is_empty())
             .then(|| serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
         let outcome = outcome(request_error, &errors);
+        let unavailable = errors.iter().any(is_unavailable);
+        if unavailable && let Some(stale) = stale() {
+            return Ok(Answer::stale(stale));
+        }
         let bytes = Bytes::from(body(data, &errors, extensions.as_ref()));
         if anonymous_read && errors.is_empty() && data.is_some() {
             return Ok(keep.answer(&self.cache, bytes));
@@ -373,6 +409,8 @@ impl Executor {
             shared: None,
             operation: operation_name,
             outcome,
+            unavailable,
+            stale: false,
         })
     }
 
@@ -435,6 +473,8 @@ impl Keep {
             shared,
             operation: self.operation,
             outcome: Outcome::Ok,
+            unavailable: false,
+            stale: false,
         }
     }
 }

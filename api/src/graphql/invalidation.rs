@@ -3,10 +3,12 @@
 //! Content writes (and account changes the public sees, such as a reviewer's name) queue
 //! their `NOTIFY` inside their own transaction ([`crate::db::begin_content_write`]), so
 //! PostgreSQL announces exactly the writes that commit, whoever wrote them (a node or a
-//! `dermis` command). The node that wrote empties its own cache at once;
-//! every node `LISTEN`s on a connection of its own and empties its cache on each
-//! notification. When that connection drops, notifications may have been missed, so the
-//! cache is emptied on every (re)connection too. SQLite has a single node: nothing to tell.
+//! `dermis` command). The node that wrote empties its own cache at once; every node
+//! `LISTEN`s on a connection of its own (counted in `DERMIS_DB_MAX_CONNECTIONS`, outside the
+//! pool) and empties its cache on each announcement. While that connection is down, the
+//! node may miss announcements: it distrusts what it cached and keeps nothing new
+//! ([`ResponseCache::set_listening`]) until it listens again, reconnecting with backoff.
+//! SQLite has a single node: nothing to tell.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +18,12 @@ use sea_orm::sqlx::postgres::PgListener;
 use super::cache::ResponseCache;
 
 pub use crate::db::CONTENT_CHANNEL as CHANNEL;
-use crate::db::node_id;
+use crate::db::{availability, node_id};
+
+/// The first wait before reconnecting the listener; it doubles up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+/// The longest wait between two attempts to reconnect the listener.
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
 /// Content changed: empty the cache here at once. The other nodes hear of it from the write
 /// itself, whose transaction queued the announcement ([`crate::db::begin_content_write`]).
@@ -24,44 +31,65 @@ pub fn content_changed(cache: &ResponseCache) {
     cache.invalidate();
 }
 
+/// A listening connection.
+async fn connect(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
+    let mut listener = PgListener::connect(url).await?;
+    listener.listen(CHANNEL).await?;
+    Ok(listener)
+}
+
 /// Starts listening for other nodes' writes (PostgreSQL only). Returns once `LISTEN` is in
 /// place, so nothing is served (and cached) before this node can hear about writes; then
 /// keeps listening, reconnecting as needed, until the process ends.
 pub async fn listen(url: String, cache: Arc<ResponseCache>) -> Result<(), sea_orm::sqlx::Error> {
-    let mut listener = PgListener::connect(&url).await?;
-    listener.listen(CHANNEL).await?;
+    let mut listener = connect(&url).await?;
     tokio::spawn(async move {
         loop {
-            match listener.try_recv().await {
-                Ok(Some(notification)) => {
-                    if notification.payload() != node_id() {
-                        cache.invalidate();
-                    }
-                }
-                // The connection dropped; `try_recv` reconnects on the next call, and
-                // whatever was sent meanwhile is lost: start afresh.
-                Ok(None) => cache.invalidate(),
-                Err(error) => {
-                    tracing::warn!(%error, "content-change listener failed; reconnecting");
-                    cache.invalidate();
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                    match PgListener::connect(&url).await {
-                        Ok(mut fresh) => match fresh.listen(CHANNEL).await {
-                            Ok(()) => {
-                                listener = fresh;
-                                cache.invalidate();
-                            }
-                            Err(error) => {
-                                tracing::warn!(%error, "cannot LISTEN for content changes")
-                            }
-                        },
-                        Err(error) => {
-                            tracing::warn!(%error, "cannot connect the content-change listener");
-                        }
-                    }
-                }
-            }
+            hear(&mut listener, &cache).await;
+            // Announcements sent from now on are lost until the listener is back; pooled
+            // connections may have died with this one.
+            cache.set_listening(false);
+            availability::record_fault();
+            listener = reconnect(&url).await;
+            cache.set_listening(true);
+            tracing::info!("listening for content changes again");
         }
     });
     Ok(())
+}
+
+/// Empties the cache at each other node's announcement, until the connection fails.
+async fn hear(listener: &mut PgListener, cache: &ResponseCache) {
+    loop {
+        match listener.try_recv().await {
+            Ok(Some(notification)) => {
+                if notification.payload() != node_id() {
+                    cache.invalidate();
+                }
+            }
+            Ok(None) => {
+                tracing::warn!("content-change listener lost its connection");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "content-change listener failed");
+                return;
+            }
+        }
+    }
+}
+
+/// A new listening connection, tried with exponential backoff until one is made.
+async fn reconnect(url: &str) -> PgListener {
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        tokio::time::sleep(backoff).await;
+        match connect(url).await {
+            Ok(listener) => return listener,
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?backoff, "cannot listen for content changes");
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
 }

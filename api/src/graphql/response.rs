@@ -7,6 +7,7 @@
 //! below run the real schema so that an upgrade that rewords one fails here, not in
 //! production.
 
+use crate::errors::UNAVAILABLE_CODE;
 use serde_json::{Map, Value, json};
 
 use crate::metrics::Outcome;
@@ -104,9 +105,10 @@ fn normalize_error(mut error: Value, default_code: &str) -> Value {
 
 /// How an executed request ended, from its (normalised) errors.
 pub fn outcome(request_error: bool, errors: &[Value]) -> Outcome {
-    let internal = errors
-        .iter()
-        .any(|e| e["extensions"]["code"] == "INTERNAL_SERVER_ERROR");
+    let internal = errors.iter().any(|e| {
+        let code = &e["extensions"]["code"];
+        code == "INTERNAL_SERVER_ERROR" || code == UNAVAILABLE_CODE
+    });
     if internal {
         Outcome::Failed
     } else if request_error {
@@ -116,6 +118,11 @@ pub fn outcome(request_error: bool, errors: &[Value]) -> Outcome {
     } else {
         Outcome::Partial
     }
+}
+
+/// Whether a coded error says the database could not be reached.
+pub fn is_unavailable(error: &Value) -> bool {
+    error["extensions"]["code"] == UNAVAILABLE_CODE
 }
 
 /// The response body: `errors` (when any), `data` (when present), `extensions` (when any).
@@ -158,6 +165,7 @@ mod tests {
             .await
             .expect("in-memory SQLite");
         let settings = crate::config::settings::AuthSettings {
+            refresh_reuse_interval: std::time::Duration::from_secs(30),
             access_ttl: std::time::Duration::from_secs(60),
             refresh_ttl: std::time::Duration::from_secs(60),
             throttle: crate::config::settings::ThrottleSettings {

@@ -20,7 +20,7 @@ use super::AppState;
 use super::client::{ClientAddr, group};
 use super::negotiate::{ResponseType, is_json_content_type, negotiate, wants_html};
 use super::observe::OperationInfo;
-use super::refusal::Refusal;
+use super::refusal::{Refusal, retry_after};
 use super::viewer::MaybeViewer;
 use crate::graphql::executor::{Answer, Executor, GraphqlRequest};
 use crate::graphql::persisted::PersistedQuery;
@@ -187,6 +187,10 @@ async fn execute(
     }
 }
 
+/// Marks an answer the response cache gave because the database could not be reached: the
+/// last answer this node read, which the database may no longer hold.
+pub const STALE_HEADER: &str = "Dermis-Stale";
+
 /// Writes an answer: `400` for a request error under `application/graphql-response+json`;
 /// an anonymous read's shared answer over `GET` is cacheable by browsers and CDNs for the
 /// configured max-age, with an `ETag` and `304 Not Modified` on `If-None-Match`; anything
@@ -198,7 +202,9 @@ fn respond(
     response_type: ResponseType,
     via_get: bool,
 ) -> HttpResponse {
-    let status = if !answer.has_data && response_type == ResponseType::GraphqlResponse {
+    let status = if answer.unavailable {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else if !answer.has_data && response_type == ResponseType::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -224,10 +230,19 @@ fn respond(
                     .body(answer.body)
             }
         }
-        None => HttpResponse::build(status)
-            .content_type(response_type.content_type())
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .body(answer.body),
+        None => {
+            let mut response = HttpResponse::build(status);
+            response
+                .content_type(response_type.content_type())
+                .insert_header((header::CACHE_CONTROL, "no-store"));
+            if answer.unavailable {
+                response.insert_header(retry_after());
+            }
+            if answer.stale {
+                response.insert_header((STALE_HEADER, "database-unavailable"));
+            }
+            response.body(answer.body)
+        }
     };
     response.extensions_mut().insert(OperationInfo {
         name: answer.operation,

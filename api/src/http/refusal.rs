@@ -1,4 +1,5 @@
-//! Every HTTP-level refusal of a GraphQL request (`400`, `401`, `405`, `406`, `413`, `415`),
+//! Every HTTP-level refusal of a GraphQL request (`400`, `401`, `405`, `406`, `413`, `415`,
+//! `503`),
 //! mapped to its status, code and headers in one place, and written in the GraphQL error
 //! shape in the negotiated media type.
 
@@ -37,7 +38,10 @@ pub enum Refusal {
     /// A bearer token that is missing its token, invalid, expired or revoked.
     #[error("{0}")]
     Unauthenticated(String),
-    /// The credentials could not be checked (the database failed); the cause is logged.
+    /// The credentials could not be checked because the database cannot be reached.
+    #[error("{}", crate::graphql::error::UNAVAILABLE_MESSAGE)]
+    Unavailable,
+    /// The credentials could not be checked (an unexpected failure); the cause is logged.
     #[error("Internal server error")]
     Internal,
     /// Refused by the executor (persisted queries, a mutation over `GET`).
@@ -55,7 +59,9 @@ impl Refusal {
             Self::MethodNotAllowed | Self::Executor(Refused::MutationOverGet) => {
                 StatusCode::METHOD_NOT_ALLOWED
             }
-            Self::Unauthenticated(_) | Self::Internal => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BadRequest(_) | Self::Batching | Self::Executor(_) => StatusCode::BAD_REQUEST,
         }
     }
@@ -70,6 +76,7 @@ impl Refusal {
             Self::Batching => "BATCHING_NOT_SUPPORTED",
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Unavailable => crate::errors::UNAVAILABLE_CODE,
             Self::Internal => "INTERNAL_SERVER_ERROR",
             Self::Executor(refused) => refused.code(),
         }
@@ -90,9 +97,12 @@ impl Refusal {
             Self::Executor(Refused::MutationOverGet) => {
                 response.insert_header((header::ALLOW, "POST"));
             }
-            Self::Unauthenticated(_) | Self::Internal => {
+            Self::Unauthenticated(_) => {
                 response
                     .insert_header((header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\""));
+            }
+            Self::Unavailable => {
+                response.insert_header(retry_after());
             }
             _ => {}
         }
@@ -105,6 +115,12 @@ impl Refusal {
         });
         response
     }
+}
+
+/// `Retry-After` for an answer given while the database cannot be reached.
+pub fn retry_after() -> (header::HeaderName, String) {
+    let seconds = crate::db::availability::RETRY_AFTER.as_secs();
+    (header::RETRY_AFTER, seconds.to_string())
 }
 
 /// A refusal with the media type to write it in: what extractors fail with.

@@ -60,6 +60,10 @@ impl FromRequest for MaybeViewer {
                 Err(ApiError::Unauthenticated(message)) => {
                     Err(reject(Refusal::Unauthenticated(message)))
                 }
+                Err(ApiError::Unavailable(error)) => {
+                    tracing::warn!(%error, "cannot check credentials: database unavailable");
+                    Err(reject(Refusal::Unavailable))
+                }
                 Err(error) => {
                     tracing::error!(%error, "authentication failed");
                     Err(reject(Refusal::Internal))

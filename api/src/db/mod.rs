@@ -11,8 +11,10 @@ use sea_orm::{
     Select, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-use crate::config::{DatabaseSettings, mask_password};
+use crate::config::{Backend, DatabaseSettings, mask_password};
 use crate::metrics::Metrics;
+
+pub mod availability;
 
 /// The database could not be reached or prepared.
 #[derive(Debug, thiserror::Error)]
@@ -37,11 +39,17 @@ pub async fn connect(
 ) -> Result<DatabaseConnection, DbSetupError> {
     let mut options = ConnectOptions::new(settings.url.clone());
     options
-        .max_connections(settings.max_connections)
+        .max_connections(pool_size(settings))
         .min_connections(1)
         .connect_timeout(settings.connect_timeout)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(settings.acquire_timeout)
         .test_before_acquire_if_idle_for(PING_IF_IDLE_FOR)
+        .map_sqlx_postgres_before_acquire(|conn, meta| {
+            Box::pin(async move { ping_if_older_than_a_fault(conn, meta).await })
+        })
+        .map_sqlx_sqlite_before_acquire(|conn, meta| {
+            Box::pin(async move { ping_if_older_than_a_fault(conn, meta).await })
+        })
         .sqlx_logging(false)
         .map_sqlx_sqlite_opts(|opts| {
             opts.create_if_missing(true)
@@ -61,6 +69,30 @@ pub async fn connect(
         db.set_metric_callback(move |info| metrics.record_statement(info.failed));
     }
     Ok(db)
+}
+
+/// The pool's size: the configured connections, less the one a PostgreSQL node keeps for
+/// listening to content changes (`graphql::invalidation`), so that nodes x
+/// `max_connections` is all a deployment ever opens and a full pool never takes the
+/// listener's place.
+fn pool_size(settings: &DatabaseSettings) -> u32 {
+    match settings.backend {
+        Backend::Postgres => settings.max_connections.saturating_sub(1).max(1),
+        Backend::Sqlite => settings.max_connections,
+    }
+}
+
+/// After a fault (a restart, a terminated backend), pooled connections opened before it
+/// may be dead though recently used: each is pinged before its next use and discarded if
+/// the ping fails, so requests get a live connection instead of an error.
+async fn ping_if_older_than_a_fault<C: sea_orm::sqlx::Connection>(
+    conn: &mut C,
+    meta: sea_orm::sqlx::pool::PoolConnectionMetadata,
+) -> Result<bool, sea_orm::sqlx::Error> {
+    if availability::checked_since_fault(meta.age) {
+        conn.ping().await?;
+    }
+    Ok(true)
 }
 
 /// A pooled connection is pinged before use only after it sat idle this long (sqlx's
