@@ -9,6 +9,10 @@ const AUTH_FIELDS = 'accessToken accessTokenExpiresAt refreshToken user { id ema
 let session = null;
 let refreshing = null;
 const sessionListeners = new Set();
+const outageListeners = new Set();
+
+/** The code of an answer given while the server cannot reach its database. */
+const OUTAGE = 'DATABASE_UNAVAILABLE';
 
 /** An error answer of the API, with its first error's code, field and extensions. */
 export class ApiError extends Error {
@@ -31,6 +35,23 @@ export function currentUser() {
 export function onSession(listener) {
   sessionListeners.add(listener);
 }
+
+/**
+ * Calls `listener(true)` when a request meets a database outage (it is retried until it
+ * goes through) and `listener(false)` once a request goes through again.
+ */
+export function onOutage(listener) {
+  outageListeners.add(listener);
+}
+
+let inOutage = false;
+function setOutage(now) {
+  if (now === inOutage) return;
+  inOutage = now;
+  for (const listener of outageListeners) listener(now);
+}
+
+const sleep = (ms) => new Promise((resolve) => { setTimeout(resolve, ms); });
 
 function setSession(next) {
   session = next;
@@ -55,7 +76,7 @@ async function post(query, variables, token) {
   } catch {
     throw new ApiError([{ message: `The server answered ${response.status} without a GraphQL body.`, extensions: { code: 'NETWORK' } }]);
   }
-  return { status: response.status, body };
+  return { status: response.status, body, retryAfter: response.headers.get('retry-after') };
 }
 
 /** Exchanges the refresh token for a new session; one exchange at a time. */
@@ -70,6 +91,8 @@ async function refresh() {
       setSession(body.data.refreshSession);
       return true;
     }
+    // The database is out: the session is not over, only not renewable yet.
+    if (body.errors?.[0]?.extensions?.code === OUTAGE) throw new ApiError(body.errors);
     setSession(null);
     return false;
   })().finally(() => { refreshing = null; });
@@ -80,15 +103,40 @@ async function refresh() {
  * Runs a GraphQL operation as the signed-in user and returns its `data`; throws ApiError.
  * An access token about to expire is renewed first, and one the server refuses (expired,
  * revoked) is renewed once and the operation retried, so a save goes through silently.
+ * While the server cannot reach its database the operation is retried (after the server's
+ * `Retry-After`) until it goes through or fails otherwise: the form, and the work in it,
+ * stay as they are meanwhile, and the session is kept.
  */
 export async function gql(query, variables = {}) {
+  for (;;) {
+    try {
+      const data = await once(query, variables);
+      setOutage(false);
+      return data;
+    } catch (error) {
+      if (error.code !== OUTAGE) {
+        setOutage(false);
+        throw error;
+      }
+      setOutage(true);
+      const seconds = Number(error.retryAfter) || 2;
+      await sleep(Math.min(Math.max(seconds, 1), 10) * 1000);
+    }
+  }
+}
+
+async function once(query, variables) {
   if (session && Date.parse(session.accessTokenExpiresAt) - Date.now() < 20_000) await refresh();
-  let { status, body } = await post(query, variables, session?.accessToken);
+  let { status, body, retryAfter } = await post(query, variables, session?.accessToken);
   if (status === 401 && session && (await refresh())) {
-    ({ status, body } = await post(query, variables, session.accessToken));
+    ({ status, body, retryAfter } = await post(query, variables, session.accessToken));
   }
   if (status === 401) setSession(null);
-  if (body.errors?.length) throw new ApiError(body.errors, body.data);
+  if (body.errors?.length) {
+    const error = new ApiError(body.errors, body.data);
+    error.retryAfter = retryAfter;
+    throw error;
+  }
   return body.data;
 }
 

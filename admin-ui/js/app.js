@@ -1,7 +1,7 @@
 // The admin UI's entry: boot (setup or login), the header, and hash routing.
 
 import { h, replace, append } from './dom.js';
-import { gql, currentUser, onSession, logout } from './api.js';
+import { gql, currentUser, onSession, onOutage, logout } from './api.js';
 import { clearAlert, guardUnsaved, hasUnsaved, mayLeave, alertError } from './ui.js';
 import { onReshow } from './nav.js';
 import { setupScreen, loginScreen } from './screens/auth.js';
@@ -100,6 +100,10 @@ function renderHeader(user) {
     h('a', { href: '#/account', title: 'Your account' }, user.displayName),
     h('button', { type: 'button', class: 'link', onclick: async () => { if (await mayLeave()) { guardUnsaved(null); await logout(); } } }, 'Sign out'));
 }
+
+onOutage((out) => {
+  document.getElementById('outage').hidden = !out;
+});
 
 onSession((user) => {
   renderHeader(user);

@@ -110,6 +110,9 @@ impl Application {
                 .await
                 .map_err(|e| StartupError::Listen(e.to_string()))?;
         }
+        if settings.database.backend == Backend::Sqlite && cache.enabled() {
+            invalidation::watch_sqlite(db.clone(), cache.clone());
+        }
         let has_bench_ceiling = settings.bench_ceiling_file.is_some();
         let executor = Executor {
             cache,

@@ -3,7 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, api, adminToken, createUser, signIn, screenshot, screenshotAll } from './harness.mjs';
+import { startServer, launch, newPage, api, adminToken, createUser, signIn, screenshot, screenshotAll, holdWriteLock } from './harness.mjs';
 
 /** Runs `body(server, browser)` on a fresh server and browser, then cleans up; a failing
  * test leaves screenshots of its pages. */
@@ -226,3 +226,32 @@ test('the condition picker offers every condition, past the API page size of 100
   assert.deepEqual(page.problems, []);
   await screenshot(page, 'picker');
 }));
+
+test('the database is out mid-save: the editor is told, stays signed in, and the save lands once it is back',
+  () => withServer('outage', {}, async (server, browser) => {
+    await adminToken(server);
+    const id = await sampleTopicId(server);
+    const page = await newPage(browser, server);
+    await signIn(page, 'admin@example.org');
+    await page.goto(`/admin/#/topics/${id}`);
+    const written = 'Written while the database was out.';
+    await page.getByLabel('Summary', { exact: true }).fill(written);
+
+    const lock = holdWriteLock(server);
+    await lock.held;
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    const banner = page.locator('#outage');
+    await banner.waitFor();
+    assert.match(await banner.textContent(), /cannot reach its database\. Your changes are kept/);
+    await screenshot(page, 'outage-banner');
+    // Still signed in, on the same form, with the work in it; nothing written yet.
+    assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0);
+    assert.equal(await page.getByLabel('Summary', { exact: true }).inputValue(), written);
+    assert.equal((await api(server, '{ topic(slug: "microneedling") { version } }')).data.topic.version, 1);
+
+    await lock.release();
+    await page.getByText('Saved version 2.').waitFor();
+    await banner.waitFor({ state: 'hidden' });
+    assert.equal((await api(server, '{ topic(slug: "microneedling") { summary } }')).data.topic.summary, written);
+    assert.deepEqual(page.problems, []);
+  }));

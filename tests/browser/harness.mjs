@@ -40,11 +40,43 @@ export async function startServer(env = {}) {
   return {
     base,
     setupCode,
+    dbFile: join(dir, 'dermis.db'),
     logs: () => logs,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((resolve) => { child.once('exit', resolve); setTimeout(resolve, 5000); });
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Holds the SQLite write lock of `server`'s database from another process (as a backup or
+ * an import would), until `release()`: the server's writes wait past their busy timeout
+ * and fail as an outage; reads go on. `held` resolves once the lock is taken.
+ */
+export function holdWriteLock(server) {
+  const script = [
+    'import sqlite3, sys',
+    'db = sqlite3.connect(sys.argv[1], isolation_level=None)',
+    "db.execute('BEGIN IMMEDIATE')",
+    "db.execute('UPDATE settings SET updated_at = updated_at')",
+    "print('held', flush=True)",
+    'sys.stdin.read()',
+    "db.execute('ROLLBACK')",
+  ].join('\n');
+  const child = spawn('python3', ['-c', script, server.dbFile], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const held = new Promise((resolve, reject) => {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk) => { if (chunk.includes('held')) resolve(); });
+    child.on('exit', (status) => reject(new Error(`the lock holder exited (${status})`)));
+  });
+  const released = new Promise((resolve) => { child.on('exit', resolve); });
+  return {
+    held,
+    async release() {
+      child.stdin.end();
+      await released;
     },
   };
 }

@@ -174,3 +174,56 @@ async fn wait_for_title(node: &TestServer, title: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+on_both_databases! {
+    async fn a_full_pool_refuses_within_the_acquire_timeout(backend) {
+        // One pooled connection (on PostgreSQL two, one of them the listener's), taken by a
+        // save that waits on a lock another process holds: a read that needs a connection
+        // is refused as an outage after the acquire timeout, while the save still waits,
+        // and the save lands once the lock goes.
+        let server = TestServer::on(backend)
+            .sample()
+            .env("DERMIS_DB_MAX_CONNECTIONS", match backend { Backend::Postgres => "2", Backend::Sqlite => "1" })
+            .env("DERMIS_DB_ACQUIRE_TIMEOUT_MS", "300")
+            .start()
+            .await;
+        let admin = server.first_admin().await;
+        let topic = server.query_as(&admin, "{ topic(slug: \"microneedling\") { id version } }", json!({})).await["topic"].clone();
+        let db = server.db.connect().await;
+        use sea_orm::{ConnectionTrait, TransactionTrait};
+        let lock = match backend {
+            Backend::Postgres => {
+                let txn = db.begin().await.expect("begin");
+                txn.execute_unprepared("SELECT id FROM topics FOR UPDATE").await.expect("lock the topics");
+                txn
+            }
+            Backend::Sqlite => {
+                let txn = db
+                    .begin_with_options(sea_orm::TransactionOptions {
+                        sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("write lock");
+                txn.execute_unprepared("UPDATE settings SET updated_at = updated_at").await.expect("hold the lock");
+                txn
+            }
+        };
+        let body = rename(&topic["id"], &topic["version"], "Saved after the wait");
+        let save = send(&server, Some(&admin.access), &body);
+        tokio::pin!(save);
+        // The save takes the connection; then a read finds none.
+        let read = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            send(&server, Some(&admin.access), &page("microneedling")).await
+        };
+        let refused = tokio::select! {
+            response = read => response,
+            _ = &mut save => panic!("the save finished while the lock was held"),
+        };
+        assert_outage(refused, "read with the pool taken").await;
+        lock.rollback().await.expect("release");
+        let saved: Value = save.await.json().await.expect("JSON");
+        assert_eq!(saved["data"]["updateTopic"]["topic"]["title"], "Saved after the wait", "{saved}");
+    }
+}

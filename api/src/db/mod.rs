@@ -284,25 +284,56 @@ pub fn node_id() -> &'static str {
     ID.get_or_init(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// The `settings` key of SQLite's content counter: every content write adds one, and a
+/// serving node that sees it change empties its cache ([`content_version`]).
+pub const CONTENT_VERSION_KEY: &str = "content_version";
+
 /// Begins a transaction that writes content (what anonymous readers see), as
-/// [`begin_write`]; on PostgreSQL its first statement queues the announcement on
-/// [`CONTENT_CHANNEL`], which PostgreSQL sends when, and only if, the transaction commits. A
-/// write and its announcement cannot be separated: a committed change is always announced
-/// (also when written by a `dermis` command, not a server), and one whose announcement
-/// cannot be queued fails before writing anything.
+/// [`begin_write`], whose first statement announces it: on PostgreSQL it queues a
+/// `NOTIFY` on [`CONTENT_CHANNEL`], which PostgreSQL sends when, and only if, the
+/// transaction commits; on SQLite it adds one to the content counter, which commits with
+/// the write. A write and its announcement cannot be separated: a committed change is always
+/// announced (also when written by a `dermis` command, not a server), and one whose
+/// announcement cannot be made fails before writing anything.
 pub async fn begin_content_write(
     db: &DatabaseConnection,
 ) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     let txn = begin_write(db).await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            "SELECT pg_notify($1, $2)",
-            [CONTENT_CHANNEL.into(), node_id().into()],
-        ))
-        .await?;
+    match txn.get_database_backend() {
+        DbBackend::Postgres => {
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_notify($1, $2)",
+                [CONTENT_CHANNEL.into(), node_id().into()],
+            ))
+            .await?;
+        }
+        _ => {
+            txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "INSERT INTO settings (key, value, updated_at) VALUES (?, '1', ?) \
+                 ON CONFLICT (key) DO UPDATE SET \
+                 value = CAST(CAST(settings.value AS INTEGER) + 1 AS TEXT), \
+                 updated_at = excluded.updated_at",
+                [CONTENT_VERSION_KEY.into(), now().into()],
+            ))
+            .await?;
+        }
     }
     Ok(txn)
+}
+
+/// SQLite's content counter (see [`begin_content_write`]); `None` before the first write.
+pub async fn content_version(db: &DatabaseConnection) -> Result<Option<String>, DbErr> {
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            "SELECT value FROM settings WHERE key = ?",
+            [CONTENT_VERSION_KEY.into()],
+        ))
+        .await?;
+    row.map(|row| row.try_get::<String>("", "value"))
+        .transpose()
 }
 
 /// The PostgreSQL advisory lock key that serialises migrations ("dermis" in ASCII).

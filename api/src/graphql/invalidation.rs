@@ -8,7 +8,9 @@
 //! pool) and empties its cache on each announcement. While that connection is down, the
 //! node may miss announcements: it distrusts what it cached and keeps nothing new
 //! ([`ResponseCache::set_listening`]) until it listens again, reconnecting with backoff.
-//! SQLite has a single node: nothing to tell.
+//! SQLite has a single serving node, but `dermis` commands (seed, import) may write while it
+//! serves: every content write adds one to a counter in the same transaction, and the node
+//! checks it every [`SQLITE_CHECK_EVERY`] ([`watch_sqlite`]).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +26,9 @@ use crate::db::{availability, node_id};
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 /// The longest wait between two attempts to reconnect the listener.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// How often a SQLite node looks at the content counter.
+pub const SQLITE_CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// Content changed: empty the cache here at once. The other nodes hear of it from the write
 /// itself, whose transaction queued the announcement ([`crate::db::begin_content_write`]).
@@ -92,4 +97,27 @@ async fn reconnect(url: &str) -> PgListener {
             }
         }
     }
+}
+
+/// Empties the cache whenever SQLite's content counter changed since the last look (a
+/// write by a `dermis` command; this node's own writes emptied it already), until the
+/// process ends.
+pub fn watch_sqlite(db: sea_orm::DatabaseConnection, cache: Arc<ResponseCache>) {
+    tokio::spawn(async move {
+        let mut seen = crate::db::content_version(&db).await.ok().flatten();
+        let mut ticks = tokio::time::interval(SQLITE_CHECK_EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match crate::db::content_version(&db).await {
+                Ok(now) if now != seen => {
+                    seen = now;
+                    cache.invalidate();
+                }
+                Ok(_) => {}
+                // Locked or unreadable now: whatever changed meanwhile is seen next time.
+                Err(error) => tracing::debug!(%error, "cannot read the content counter"),
+            }
+        }
+    });
 }

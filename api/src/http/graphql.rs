@@ -9,6 +9,9 @@
 //!   well-formed request). Anything else is `406`.
 //! - A malformed request (bad JSON, `query` not a string, `variables` not an object) is
 //!   `400`; an unsupported `Content-Type` is `415` ([`super::refusal`]).
+//! - While the database cannot be reached, an answer holding `DATABASE_UNAVAILABLE` is `503`
+//!   with `Retry-After`; an anonymous read answered from the response cache instead is
+//!   `200`, marked [`STALE_HEADER`].
 //!
 //! This module reads requests and writes answers; [`Executor`] decides how each is answered.
 
