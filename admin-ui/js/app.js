@@ -11,6 +11,7 @@ import { topicScreen } from './screens/topic.js';
 import { namedScreen } from './screens/named.js';
 import { historyScreen } from './screens/history.js';
 import { usersScreen } from './screens/users.js';
+import { tokensScreen } from './screens/tokens.js';
 import { accountScreen } from './screens/account.js';
 import { KINDS } from './kinds.js';
 
@@ -25,6 +26,7 @@ const routes = [
   [/^\/(conditions|side-effects)\/(new|[^/]+)$/, (m) => (el) => namedScreen(el, KINDS[m[1]], m[2] === 'new' ? null : m[2])],
   [/^\/(topics|conditions|side-effects)\/([^/]+)\/history$/, (m) => (el) => historyScreen(el, KINDS[m[1]], m[2])],
   [/^\/users$/, () => usersScreen],
+  [/^\/tokens$/, () => tokensScreen],
   [/^\/account$/, () => accountScreen],
 ];
 
@@ -94,7 +96,7 @@ function renderHeader(user) {
   top.hidden = !user;
   if (!user) return;
   const links = [['#/', 'Dashboard'], ['#/topics', 'Topics'], ['#/conditions', 'Conditions'], ['#/side-effects', 'Side effects']];
-  if (user.role === 'ADMIN') links.push(['#/users', 'Users']);
+  if (user.role === 'ADMIN') links.push(['#/users', 'Users'], ['#/tokens', 'API tokens']);
   replace(document.getElementById('nav'), links.map(([href, label]) => h('li', {}, h('a', { href }, label))));
   replace(document.getElementById('who'),
     h('a', { href: '#/account', title: 'Your account' }, user.displayName),

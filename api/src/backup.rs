@@ -250,6 +250,8 @@ impl From<RevisionRow> for revision::Model {
             version: r.version,
             snapshot: r.snapshot,
             author_id: r.author_id,
+            // API tokens are credentials of one installation and are not exported.
+            api_token_id: None,
             message: r.message,
             created_at: r.created_at,
         }

@@ -64,6 +64,41 @@ enum Command {
         #[command(flatten)]
         database: DatabaseArgs,
     },
+    /// Manage API tokens for integrations. `create` prints the secret (alone, on standard
+    /// output) this once.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+        #[command(flatten)]
+        database: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenAction {
+    /// Create a token.
+    Create {
+        /// What it is for.
+        #[arg(long)]
+        name: String,
+        /// What it may do (repeat for several): `preview` (read drafts) or `content-write`.
+        #[arg(long = "scope", required = true, value_parser = ["preview", "content-write"])]
+        scopes: Vec<String>,
+        /// The active admin the token belongs to (it works while they are one).
+        #[arg(long)]
+        by: String,
+        /// Days until it stops working (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List tokens: id, prefix, name, scopes, state, last use.
+    List,
+    /// Revoke a token: refused from the next request on, on every node.
+    Revoke {
+        /// The token's id (see `list`).
+        #[arg(long)]
+        id: i32,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -166,6 +201,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::User { action, database } => user(action, database).await,
+        Command::Token { action, database } => token(action, database).await,
         Command::Export { output, database } => export(output, database).await,
         Command::Import { file, database } => import(file, database).await,
     }
@@ -256,6 +292,85 @@ async fn user(action: UserAction, database: DatabaseArgs) -> Result<(), Failure>
             let user = find(email).await?;
             users::deactivate(&conn, user.id).await.map_err(fail)?;
             println!("deactivated {}; its sessions ended", user.email);
+        }
+    }
+    Ok(())
+}
+
+async fn token(action: TokenAction, database: DatabaseArgs) -> Result<(), Failure> {
+    use crate::auth::api_tokens::{self, NewToken, Scope};
+    use crate::auth::users;
+    use crate::errors::ApiError;
+    telemetry::init(LogFormat::Human);
+    let settings = database.settings().map_err(Failure::config)?;
+    let conn = open_migrated(&settings).await?;
+    let fail = |err: ApiError| match err {
+        ApiError::BadUserInput { .. } | ApiError::NotFound(_) => Failure::config(err),
+        other => Failure::runtime(other),
+    };
+    match action {
+        TokenAction::Create {
+            name,
+            scopes,
+            by,
+            expires_in_days,
+        } => {
+            let creator = users::by_email(&conn, &by)
+                .await
+                .map_err(fail)?
+                .filter(|user| user.active && user.role == entity::Role::Admin)
+                .ok_or_else(|| Failure::config(format!("{by} is not an active admin")))?;
+            // Each named scope once, however often it was repeated.
+            let scopes: Vec<Scope> = Scope::ALL
+                .into_iter()
+                .filter(|scope| {
+                    let name = match scope {
+                        Scope::Preview => "preview",
+                        Scope::ContentWrite => "content-write",
+                    };
+                    scopes.iter().any(|given| given == name)
+                })
+                .collect();
+            let expires_at = expires_in_days
+                .map(|days| crate::db::now() + chrono::Duration::days(i64::from(days)));
+            let created = api_tokens::create(
+                &conn,
+                creator.id,
+                NewToken {
+                    name,
+                    scopes,
+                    expires_at,
+                },
+            )
+            .await
+            .map_err(fail)?;
+            eprintln!(
+                "created API token {} ({}); its secret follows, shown this once",
+                created.token.id, created.token.prefix
+            );
+            println!("{}", created.secret);
+        }
+        TokenAction::List => {
+            for token in api_tokens::list(&conn).await.map_err(fail)? {
+                let state = if token.revoked_at.is_some() {
+                    "revoked"
+                } else if api_tokens::is_active(&token) {
+                    "active"
+                } else {
+                    "expired"
+                };
+                let last_used = token
+                    .last_used_at
+                    .map_or_else(|| "never used".to_owned(), |at| at.to_rfc3339());
+                println!(
+                    "{}\t{}\t{}\t{}\t{state}\t{last_used}",
+                    token.id, token.prefix, token.name, token.scopes
+                );
+            }
+        }
+        TokenAction::Revoke { id } => {
+            let token = api_tokens::revoke(&conn, id).await.map_err(fail)?;
+            println!("revoked API token {} ({})", token.id, token.name);
         }
     }
     Ok(())

@@ -16,7 +16,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("errors", &["db"]),
     ("content", &["db", "errors", "markdown"]),
     ("backup", &["content", "db"]),
-    ("auth", &["config", "db", "errors"]),
+    // A content write names its author, a user or an API token (`content::Author`).
+    ("auth", &["config", "content", "db", "errors"]),
     (
         "graphql",
         &[

@@ -2,6 +2,7 @@
 //!
 //! This crate holds table mappings only; rules live in the `dermis-api` crate.
 
+pub mod api_token;
 pub mod condition;
 pub mod enums;
 pub mod json;

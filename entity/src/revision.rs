@@ -17,6 +17,8 @@ pub struct Model {
     #[sea_orm(column_type = "Json")]
     pub snapshot: Json,
     pub author_id: Option<i32>,
+    /// The API token the write was made with, if any (`author_id` is then its creator).
+    pub api_token_id: Option<i32>,
     #[sea_orm(column_type = "Text", nullable)]
     pub message: Option<String>,
     pub created_at: DateTimeUtc,

@@ -15,6 +15,7 @@ mod m20261125_000007_list_indexes;
 mod m20261125_000008_pg_search_column;
 mod m20261202_000009_rendered_html;
 mod m20261202_000010_document_counts;
+mod m20261203_000011_api_tokens;
 
 pub use m20261125_000008_pg_search_column::SEARCH_COLUMN;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_pg_search_column::Migration),
             Box::new(m20261202_000009_rendered_html::Migration),
             Box::new(m20261202_000010_document_counts::Migration),
+            Box::new(m20261203_000011_api_tokens::Migration),
         ]
     }
 }

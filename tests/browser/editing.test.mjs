@@ -255,3 +255,38 @@ test('the database is out mid-save: the editor is told, stays signed in, and the
     assert.equal((await api(server, '{ topic(slug: "microneedling") { summary } }')).data.topic.summary, written);
     assert.deepEqual(page.problems, []);
   }));
+
+test('an admin creates an API token, sees its secret once, and revokes it', () => withServer('tokens', {}, async (server, browser) => {
+  await adminToken(server);
+  const page = await newPage(browser, server);
+  await signIn(page, 'admin@example.org');
+  await page.getByRole('link', { name: 'API tokens' }).click();
+  await page.getByText('No API tokens yet.').waitFor();
+
+  // No scope: the error sits by the scopes.
+  await page.getByLabel('Name', { exact: true }).fill('Website preview');
+  await page.getByRole('button', { name: 'Create token' }).click();
+  await page.locator('[data-field="scopes"] .field-error').getByText(/at least one scope/).waitFor();
+
+  await page.getByLabel(/^Preview:/).check();
+  await page.getByRole('button', { name: 'Create token' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Copy the token now' });
+  await dialog.waitFor();
+  const secret = await dialog.getByLabel(/Secret of/).inputValue();
+  assert.match(secret, /^dmt_[A-Za-z0-9_-]{43}$/);
+  await screenshot(page, 'token-secret');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+
+  const row = page.getByRole('row', { name: /Website preview/ });
+  await row.waitFor();
+  assert.match(await row.textContent(), /Preview.*active/);
+  assert.doesNotMatch(await page.content(), new RegExp(secret), 'the secret is not shown again');
+  const drafts = '{ topics(filter: { status: [DRAFT] }) { totalCount } }';
+  assert.equal((await api(server, drafts, {}, secret)).data?.topics?.totalCount, 0);
+
+  await row.getByRole('button', { name: 'Revoke Website preview' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke', exact: true }).click();
+  await page.getByRole('row', { name: /Website preview.*revoked/ }).waitFor();
+  assert.equal((await api(server, drafts, {}, secret)).errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
+  assert.deepEqual(page.problems, []);
+}));

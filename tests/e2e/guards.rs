@@ -11,7 +11,9 @@ const PUBLIC: [&str; 3] = ["login", "refreshSession", "createFirstAdmin"];
 /// How the role guard's refusal of an anonymous caller begins.
 const SIGN_IN: &str = "sign in to do this";
 /// Mutations only admins may call.
-const ADMIN_ONLY: [&str; 4] = [
+const ADMIN_ONLY: [&str; 6] = [
+    "createApiToken",
+    "revokeApiToken",
     "createUser",
     "updateUser",
     "deactivateUser",

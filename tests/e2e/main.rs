@@ -2,6 +2,7 @@
 //! it over HTTP (or runs its subcommands). Database tests run on SQLite and, when
 //! `DERMIS_TEST_POSTGRES_URL` is set, on PostgreSQL.
 
+mod api_tokens;
 mod auth;
 mod backup;
 mod bad_input;

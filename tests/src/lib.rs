@@ -199,8 +199,8 @@ impl TestDb {
             .expect("connect to test database")
     }
 
-    /// Row counts and version sums of every table that holds content, users, sessions or
-    /// settings: equal fingerprints mean nothing was written (login failures, which a
+    /// Row counts and version sums of every table that holds content, users, sessions, API
+    /// tokens or settings: equal fingerprints mean nothing was written (login failures, which a
     /// refused login records on purpose, are left out).
     pub async fn fingerprint(&self) -> Vec<(String, i64, i64)> {
         let db = self.connect().await;
@@ -215,6 +215,7 @@ impl TestDb {
             ("users", "token_version"),
             ("sessions", "token_version"),
             ("settings", "0"),
+            ("api_tokens", "0"),
         ] {
             let sql = format!(
                 "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM({sum}), 0) AS BIGINT) FROM {table}"

@@ -2,6 +2,7 @@
 //! rotating refresh-token sessions, the login throttle, first-admin setup, user
 //! management and the GraphQL guards.
 
+pub mod api_tokens;
 pub mod password;
 pub mod sessions;
 pub mod setup;
@@ -30,22 +31,78 @@ pub enum Viewer {
         /// The user's current role (read from the database, not from the token).
         role: Role,
     },
+    /// An integration with a live API token.
+    Token {
+        /// The token's id.
+        id: i32,
+        /// The admin who created it (writes are attributed to them and the token).
+        creator: i32,
+        /// What it may do.
+        scopes: api_tokens::Scopes,
+    },
 }
 
 impl Viewer {
-    /// The signed-in user's id, or `UNAUTHENTICATED`.
+    /// The signed-in user's id, or `UNAUTHENTICATED` (`FORBIDDEN` for an API token: what
+    /// needs a person, such as accounts and passwords, is not for tokens).
     pub fn user_id(&self) -> ApiResult<i32> {
         match self {
             Self::User { id, .. } => Ok(*id),
+            Self::Token { .. } => Err(ApiError::Forbidden(
+                "an API token cannot do this: sign in as a user".into(),
+            )),
             Self::Anonymous => Err(ApiError::Unauthenticated(
                 "sign in to do this (send `Authorization: Bearer <access token>`)".into(),
             )),
         }
     }
 
-    /// May this viewer see and edit content (drafts included)?
+    /// Is this a signed-in user (who may see other users' account details)?
     pub fn is_editor(&self) -> bool {
         matches!(self, Self::User { .. })
+    }
+
+    /// May this viewer read drafts: a user, or a token with `PREVIEW` or `CONTENT_WRITE`?
+    pub fn sees_drafts(&self) -> bool {
+        match self {
+            Self::User { .. } => true,
+            Self::Token { scopes, .. } => {
+                scopes.has(api_tokens::Scope::Preview)
+                    || scopes.has(api_tokens::Scope::ContentWrite)
+            }
+            Self::Anonymous => false,
+        }
+    }
+
+    /// Whom a content write is attributed to: a user, or a token with `CONTENT_WRITE`
+    /// (and its creator); `UNAUTHENTICATED` or `FORBIDDEN` otherwise.
+    pub fn author(&self) -> ApiResult<crate::content::Author> {
+        match self {
+            Self::User { id, .. } => Ok(crate::content::Author::user(*id)),
+            Self::Token {
+                id,
+                creator,
+                scopes,
+            } if scopes.has(api_tokens::Scope::ContentWrite) => Ok(crate::content::Author {
+                user: *creator,
+                token: Some(*id),
+            }),
+            Self::Token { .. } => Err(ApiError::Forbidden(
+                "this API token lacks the CONTENT_WRITE scope".into(),
+            )),
+            Self::Anonymous => self.user_id().map(crate::content::Author::user),
+        }
+    }
+
+    /// Whether the viewer may read drafts, or the error that says why not.
+    pub fn require_drafts(&self) -> ApiResult<()> {
+        match self {
+            _ if self.sees_drafts() => Ok(()),
+            Self::Token { .. } => Err(ApiError::Forbidden(
+                "this API token lacks the PREVIEW scope".into(),
+            )),
+            _ => self.user_id().map(|_| ()),
+        }
     }
 
     /// The user's id when the role is at least `needed`; `UNAUTHENTICATED` or `FORBIDDEN` otherwise.
@@ -91,6 +148,9 @@ impl Auth {
     /// rotated refresh token). Read from the database on every request, by one statement:
     /// no node keeps a copy that a revocation on another node would first have to reach.
     pub async fn authenticate(&self, db: &DatabaseConnection, token: &str) -> ApiResult<Viewer> {
+        if api_tokens::is_api_token(token) {
+            return api_tokens::authenticate(db, token).await;
+        }
         let claims = self.keys.decode(token)?;
         let user_id = claims.user_id()?;
         let live_session = Query::select()

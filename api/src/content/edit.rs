@@ -3,6 +3,7 @@
 //! revision with the full snapshot. The version check is the `WHERE` clause of the first
 //! statement (an `UPDATE`), so of two concurrent saves of one version exactly one wins.
 
+use super::Author;
 use entity::json::{ReferenceList, TextList};
 use entity::{
     ContentStatus, condition, revision, side_effect, topic, topic_condition, topic_side_effect,
@@ -92,13 +93,13 @@ async fn bump<E: Document, C: ConnectionTrait>(
     conn: &C,
     id: i32,
     expected: Option<i32>,
-    author: i32,
+    author: Author,
     sets: Vec<(E::Column, Expr)>,
 ) -> ApiResult<E::Model> {
     let mut update = E::update_many()
         .col_expr(E::VERSION, Expr::col(E::VERSION).add(1))
         .col_expr(E::UPDATED_AT, Expr::value(now()))
-        .col_expr(E::UPDATED_BY, Expr::value(author))
+        .col_expr(E::UPDATED_BY, Expr::value(author.user))
         .filter(E::ID.eq(id));
     if let Some(expected) = expected {
         update = update.filter(E::VERSION.eq(expected));
@@ -151,7 +152,7 @@ async fn snapshot<E: Document, C: ConnectionTrait>(
 async fn record<E: Document>(
     txn: &DatabaseTransaction,
     model: &E::Model,
-    author: i32,
+    author: Author,
     message: Option<String>,
 ) -> ApiResult<()> {
     let snapshot = snapshot::<E, _>(txn, model).await?;
@@ -355,7 +356,7 @@ fn published_at_on_publish<E: Document>() -> Expr {
 async fn publish_linked(
     txn: &DatabaseTransaction,
     doc: &DocumentRef,
-    author: i32,
+    author: Author,
 ) -> ApiResult<()> {
     let id = doc.id.parse().unwrap_or_default();
     let message = Some("published with a topic".to_owned());
@@ -410,7 +411,7 @@ fn new_draft(label: Option<Label>, slug: Option<Slug>, field: &str) -> ApiResult
 pub async fn create_topic(
     db: &DatabaseConnection,
     mut fields: TopicFields,
-    author: i32,
+    author: Author,
 ) -> ApiResult<topic::Model> {
     let identity = new_draft(fields.title.take(), fields.slug.take(), "title")?;
     let txn = crate::db::begin_content_write(db).await?;
@@ -435,7 +436,7 @@ pub async fn update_topic(
     expected: i32,
     fields: TopicFields,
     mark_reviewed: bool,
-    author: i32,
+    author: Author,
     message: Option<String>,
 ) -> ApiResult<topic::Model> {
     let mut sets: Vec<(topic::Column, Expr)> = Vec::new();
@@ -468,7 +469,7 @@ pub async fn update_topic(
     }
     if mark_reviewed {
         sets.push((topic::Column::ReviewedAt, Expr::value(now())));
-        sets.push((topic::Column::ReviewedBy, Expr::value(author)));
+        sets.push((topic::Column::ReviewedBy, Expr::value(author.user)));
     }
     let links_changed = fields.conditions.is_some() || fields.side_effects.is_some();
 
@@ -490,7 +491,7 @@ pub async fn update_topic(
 pub async fn create_named<E: NamedCreate>(
     db: &DatabaseConnection,
     fields: NamedFields,
-    author: i32,
+    author: Author,
 ) -> ApiResult<E::Model> {
     let identity = new_draft(fields.name, fields.slug, "name")?;
     let description = fields.description.unwrap_or_default();
@@ -509,7 +510,7 @@ pub trait NamedCreate: Document {
         txn: &DatabaseTransaction,
         identity: Identity,
         description: Markdown,
-        author: i32,
+        author: Author,
     ) -> impl Future<Output = ApiResult<Self::Model>> + Send;
 }
 
@@ -518,7 +519,7 @@ impl NamedCreate for condition::Entity {
         txn: &DatabaseTransaction,
         identity: Identity,
         description: Markdown,
-        author: i32,
+        author: Author,
     ) -> ApiResult<condition::Model> {
         write::create_condition(txn, identity, description, Some(author)).await
     }
@@ -529,7 +530,7 @@ impl NamedCreate for side_effect::Entity {
         txn: &DatabaseTransaction,
         identity: Identity,
         description: Markdown,
-        author: i32,
+        author: Author,
     ) -> ApiResult<side_effect::Model> {
         write::create_side_effect(txn, identity, description, Some(author)).await
     }
@@ -541,7 +542,7 @@ pub async fn update_named<E: Document>(
     id: i32,
     expected: i32,
     fields: NamedFields,
-    author: i32,
+    author: Author,
     message: Option<String>,
 ) -> ApiResult<E::Model> {
     let mut sets: Vec<(E::Column, Expr)> = Vec::new();
@@ -570,7 +571,7 @@ pub async fn transition<E: Document>(
     id: i32,
     expected: i32,
     transition: Transition,
-    author: i32,
+    author: Author,
 ) -> ApiResult<E::Model> {
     let published_at = match transition {
         Transition::Publish { .. } => published_at_on_publish::<E>(),
@@ -619,7 +620,7 @@ pub async fn delete<E: Document>(
     db: &DatabaseConnection,
     id: i32,
     expected: i32,
-    author: i32,
+    author: Author,
 ) -> ApiResult<()> {
     let txn = crate::db::begin_content_write(db).await?;
     let model = bump::<E, _>(&txn, id, Some(expected), author, Vec::new()).await?;
@@ -672,7 +673,7 @@ pub async fn restore(
     db: &DatabaseConnection,
     revision_id: i32,
     expected: i32,
-    author: i32,
+    author: Author,
 ) -> ApiResult<Restored> {
     let revision = revision::Entity::find_by_id(revision_id)
         .one(db)
@@ -776,14 +777,15 @@ async fn existing<E: Document>(
         .await?)
 }
 
-/// The visibility an editor asked for, or `UNAUTHENTICATED` when an anonymous caller asks
-/// for drafts.
-pub fn drafts_visibility(wants_drafts: bool, is_editor: bool) -> ApiResult<Visibility> {
-    match (wants_drafts, is_editor) {
+/// The visibility asked for, or why drafts are refused (`UNAUTHENTICATED` for an anonymous
+/// caller, `FORBIDDEN` for an API token without a drafts scope).
+pub fn drafts_visibility(wants_drafts: bool, allowed: ApiResult<()>) -> ApiResult<Visibility> {
+    match (wants_drafts, allowed) {
         (false, _) => Ok(Visibility::PublishedOnly),
-        (true, true) => Ok(Visibility::All),
-        (true, false) => Err(ApiError::Unauthenticated(
+        (true, Ok(())) => Ok(Visibility::All),
+        (true, Err(ApiError::Unauthenticated(_))) => Err(ApiError::Unauthenticated(
             "sign in as an editor to see drafts".into(),
         )),
+        (true, Err(refused)) => Err(refused),
     }
 }

@@ -23,3 +23,23 @@ pub enum Visibility {
 }
 
 pub use crate::db::now;
+
+/// Who writes: a signed-in user, or an API token (then `user` is the admin who created it,
+/// accountable for it, and `token` the token, which revisions name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Author {
+    /// The user the write is attributed to.
+    pub user: i32,
+    /// The API token it was made with.
+    pub token: Option<i32>,
+}
+
+impl Author {
+    /// A write by a signed-in user.
+    pub fn user(id: i32) -> Self {
+        Self {
+            user: id,
+            token: None,
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! Creating documents. Every write stores the document, its links and a revision holding
 //! the full snapshot, inside the caller's transaction.
 
+use super::Author;
 use entity::json::{ReferenceList, TextList};
 use entity::{
     ContentStatus, condition, revision, side_effect, topic, topic_condition, topic_side_effect,
@@ -37,7 +38,7 @@ macro_rules! create_named {
             conn: &C,
             identity: Identity,
             description: Markdown,
-            author: Option<i32>,
+            author: Option<Author>,
         ) -> ApiResult<$module::Model> {
             let at = now();
             let status = identity.status;
@@ -51,8 +52,8 @@ macro_rules! create_named {
                 version: Set(1),
                 created_at: Set(at),
                 updated_at: Set(at),
-                created_by: Set(author),
-                updated_by: Set(author),
+                created_by: Set(author.map(|a| a.user)),
+                updated_by: Set(author.map(|a| a.user)),
                 ..Default::default()
             }
             .insert(conn)
@@ -81,7 +82,7 @@ pub async fn create_topic<C: ConnectionTrait>(
     conn: &C,
     identity: Identity,
     fields: TopicFields,
-    author: Option<i32>,
+    author: Option<Author>,
 ) -> ApiResult<topic::Model> {
     let at = now();
     let status = identity.status;
@@ -102,8 +103,8 @@ pub async fn create_topic<C: ConnectionTrait>(
         version: Set(1),
         created_at: Set(at),
         updated_at: Set(at),
-        created_by: Set(author),
-        updated_by: Set(author),
+        created_by: Set(author.map(|a| a.user)),
+        updated_by: Set(author.map(|a| a.user)),
         ..Default::default()
     }
     .insert(conn)
@@ -152,7 +153,7 @@ pub async fn append_revision<E: Document, C: ConnectionTrait>(
     entity_id: i32,
     version: i32,
     snapshot: &Snapshot,
-    author: Option<i32>,
+    author: Option<Author>,
     message: Option<String>,
 ) -> ApiResult<()> {
     revision::ActiveModel {
@@ -160,7 +161,8 @@ pub async fn append_revision<E: Document, C: ConnectionTrait>(
         entity_id: Set(entity_id),
         version: Set(version),
         snapshot: Set(snapshot.to_json()),
-        author_id: Set(author),
+        author_id: Set(author.map(|a| a.user)),
+        api_token_id: Set(author.and_then(|a| a.token)),
         message: Set(message),
         created_at: Set(now()),
         ..Default::default()

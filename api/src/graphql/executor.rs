@@ -316,15 +316,6 @@ impl Executor {
         if cache_key.is_some() {
             self.metrics.record_cache(false);
         }
-        // The database failed a moment ago: the last answer, at once, rather than another
-        // wait for the pool.
-        let stale_key = cache_key.clone();
-        let stale = || stale_key.as_ref().and_then(|key| self.cache.get_stale(key));
-        if availability::down()
-            && let Some(stale) = stale()
-        {
-            return Ok(Answer::stale(stale));
-        }
         let keep = Keep {
             generation,
             cache_key,
@@ -332,6 +323,13 @@ impl Executor {
             operation: operation_name.clone(),
             via_get: request.via_get,
         };
+        // The database failed a moment ago: the last answer, at once, rather than another
+        // wait for the pool.
+        if availability::down()
+            && let Some(stale) = keep.stale(&self.cache)
+        {
+            return Ok(stale);
+        }
 
         // Mutations are few and may wait on argon2; only queries are bounded.
         let _permit = if operation_type == Some(OperationType::Query) {
@@ -396,8 +394,8 @@ impl Executor {
             .then(|| serde_json::to_value(&response.extensions).unwrap_or(Value::Null));
         let outcome = outcome(request_error, &errors);
         let unavailable = errors.iter().any(is_unavailable);
-        if unavailable && let Some(stale) = stale() {
-            return Ok(Answer::stale(stale));
+        if unavailable && let Some(stale) = keep.stale(&self.cache) {
+            return Ok(stale);
         }
         let bytes = Bytes::from(body(data, &errors, extensions.as_ref()));
         if anonymous_read && errors.is_empty() && data.is_some() {
@@ -456,6 +454,12 @@ struct Keep {
 }
 
 impl Keep {
+    /// The last answer kept under this read's key, for when the database cannot be reached.
+    fn stale(&self, cache: &ResponseCache) -> Option<Answer> {
+        let key = self.cache_key.as_ref()?;
+        cache.get_stale(key).map(Answer::stale)
+    }
+
     /// Keeps `body` in the response cache and answers it (shared over `GET`). The ETag (a
     /// SHA-256 of the body) is only computed for what is cached or sent by `GET`.
     fn answer(self, cache: &ResponseCache, body: Bytes) -> Answer {

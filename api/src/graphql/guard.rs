@@ -9,12 +9,16 @@ use super::context::request;
 /// Who may call a field.
 #[derive(Debug, Clone, Copy)]
 pub enum RoleGuard {
-    /// Any signed-in user.
+    /// Any signed-in user (not an API token).
     SignedIn,
-    /// Editors and admins.
+    /// Editors and admins (not an API token).
     Editor,
-    /// Admins only.
+    /// Admins only (not an API token).
     Admin,
+    /// Whoever may read drafts: users, and tokens with `PREVIEW` or `CONTENT_WRITE`.
+    Drafts,
+    /// Whoever may write content: users, and tokens with `CONTENT_WRITE`.
+    ContentWrite,
 }
 
 impl Guard for RoleGuard {
@@ -24,6 +28,8 @@ impl Guard for RoleGuard {
             Self::SignedIn => request.viewer.user_id().map(|_| ()),
             Self::Editor => request.viewer.require(Role::Editor).map(|_| ()),
             Self::Admin => request.viewer.require(Role::Admin).map(|_| ()),
+            Self::Drafts => request.viewer.require_drafts(),
+            Self::ContentWrite => request.viewer.author().map(|_| ()),
         }
         .map_err(Into::into)
     }

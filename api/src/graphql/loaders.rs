@@ -103,3 +103,27 @@ impl Loader<UserById> for LinkLoader {
         Ok(users.into_iter().map(|u| (UserById(u.id), u)).collect())
     }
 }
+
+/// An API token by id (revisions made with one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ApiTokenById(pub i32);
+
+impl Loader<ApiTokenById> for LinkLoader {
+    type Value = entity::api_token::Model;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[ApiTokenById],
+    ) -> Result<HashMap<ApiTokenById, entity::api_token::Model>, ApiError> {
+        use entity::api_token;
+        let tokens = api_token::Entity::find()
+            .filter(api_token::Column::Id.is_in(keys.iter().map(|key| key.0)))
+            .all(&self.db)
+            .await?;
+        Ok(tokens
+            .into_iter()
+            .map(|t| (ApiTokenById(t.id), t))
+            .collect())
+    }
+}

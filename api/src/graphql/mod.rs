@@ -1,5 +1,6 @@
 //! The GraphQL schema: the public read API over topics, conditions and side effects.
 
+pub mod api_tokens;
 pub mod batching;
 pub mod cache;
 pub mod compiled;
@@ -40,16 +41,18 @@ use crate::auth::Auth;
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(QueryRoot, MutationRoot::default(), EmptySubscription)
-        .override_output_type_description::<async_graphql::ID>(
-            "An opaque, stable identifier. Compare it for equality; do not parse it.",
-        )
-        .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
-            "A point in time as an RFC 3339 string in UTC, e.g. `2026-11-24T09:30:00Z`.",
-        )
-        .override_output_type_description::<async_graphql::Json<serde_json::Value>>(
-            "Any JSON value.",
-        )
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .override_output_type_description::<async_graphql::ID>(
+        "An opaque, stable identifier. Compare it for equality; do not parse it.",
+    )
+    .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
+        "A point in time as an RFC 3339 string in UTC, e.g. `2026-11-24T09:30:00Z`.",
+    )
+    .override_output_type_description::<async_graphql::Json<serde_json::Value>>("Any JSON value.")
 }
 
 /// The schema that serves requests, reading from `db`, within `limits`. It refuses a query

@@ -42,6 +42,7 @@ pub struct MutationRoot(
     ConditionMutations,
     SideEffectMutations,
     RevisionMutations,
+    super::api_tokens::ApiTokenMutations,
 );
 
 // ----- accounts -----------------------------------------------------------------------
@@ -598,27 +599,27 @@ pub struct TopicMutations;
 #[Object]
 impl TopicMutations {
     /// Creates a draft topic, with its links.
-    #[graphql(guard = "RoleGuard::Editor")]
+    #[graphql(guard = "RoleGuard::ContentWrite")]
     async fn create_topic(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The new topic.")] input: CreateTopicInput,
     ) -> ApiResult<TopicPayload> {
         let (request, db) = request(ctx)?;
-        let author = request.viewer.user_id()?;
+        let author = request.viewer.author()?;
         let fields = topic_fields!(input, Some(input.title));
         Ok(topic_payload(edit::create_topic(db, fields, author).await?))
     }
 
     /// Saves changes to a topic, links included, if `expectedVersion` is current.
-    #[graphql(guard = "RoleGuard::Editor")]
+    #[graphql(guard = "RoleGuard::ContentWrite")]
     async fn update_topic(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The changes.")] input: UpdateTopicInput,
     ) -> ApiResult<TopicPayload> {
         let (request, db) = request(ctx)?;
-        let author = request.viewer.user_id()?;
+        let author = request.viewer.author()?;
         let id = validate::id(&input.id, "input.id")?;
         let mark_reviewed = input.mark_reviewed.unwrap_or(false);
         let fields = topic_fields!(input, input.title);
@@ -638,7 +639,7 @@ impl TopicMutations {
 
     /// Publishes a topic. Refused while it links to unpublished conditions or side effects,
     /// unless `includeLinked` publishes them with it.
-    #[graphql(guard = "RoleGuard::Editor")]
+    #[graphql(guard = "RoleGuard::ContentWrite")]
     async fn publish_topic(
         &self,
         ctx: &Context<'_>,
@@ -657,7 +658,7 @@ impl TopicMutations {
     }
 
     /// Takes a topic back to draft: the public no longer sees it.
-    #[graphql(guard = "RoleGuard::Editor")]
+    #[graphql(guard = "RoleGuard::ContentWrite")]
     async fn unpublish_topic(
         &self,
         ctx: &Context<'_>,
@@ -669,7 +670,7 @@ impl TopicMutations {
     }
 
     /// Archives a topic: withdrawn from the public, kept with its history.
-    #[graphql(guard = "RoleGuard::Editor")]
+    #[graphql(guard = "RoleGuard::ContentWrite")]
     async fn archive_topic(
         &self,
         ctx: &Context<'_>,
@@ -681,7 +682,7 @@ impl TopicMutations {
     }
 
     /// Deletes a topic and its links; its history remains.
-    #[graphql(guard = "RoleGuard::Editor")]
+    #[graphql(guard = "RoleGuard::ContentWrite")]
     async fn delete_topic(
         &self,
         ctx: &Context<'_>,
@@ -698,7 +699,7 @@ async fn change_state<E: crate::content::document::Document>(
     transition: Transition,
 ) -> ApiResult<E::Model> {
     let (request, db) = request(ctx)?;
-    let author = request.viewer.user_id()?;
+    let author = request.viewer.author()?;
     let id = validate::id(&input.id, "input.id")?;
     edit::transition::<E>(db, id, input.expected_version, transition, author).await
 }
@@ -709,7 +710,7 @@ async fn delete_document<E: crate::content::document::Document>(
     input: DocumentVersionInput,
 ) -> ApiResult<DeletePayload> {
     let (request, db) = request(ctx)?;
-    let author = request.viewer.user_id()?;
+    let author = request.viewer.author()?;
     let id = validate::id(&input.id, "input.id")?;
     edit::delete::<E>(db, id, input.expected_version, author).await?;
     Ok(DeletePayload {
@@ -776,10 +777,10 @@ macro_rules! named_mutations {
         #[Object]
         impl $holder {
             #[doc = concat!("Creates a draft ", $what, ".")]
-            #[graphql(guard = "RoleGuard::Editor")]
+            #[graphql(guard = "RoleGuard::ContentWrite")]
             async fn $create(&self, ctx: &Context<'_>, #[graphql(desc = "The new document.")] input: $create_input) -> ApiResult<$payload> {
                 let (request, db) = request(ctx)?;
-                let author = request.viewer.user_id()?;
+                let author = request.viewer.author()?;
                 let fields = NamedFields {
                     name: Some(Label::parse(&input.name, "input.name")?),
                     slug: input.slug.as_deref().map(|s| Slug::parse(Some(s), &input.name, "input.slug")).transpose()?,
@@ -789,10 +790,10 @@ macro_rules! named_mutations {
             }
 
             #[doc = concat!("Saves changes to a ", $what, " if `expectedVersion` is current.")]
-            #[graphql(guard = "RoleGuard::Editor")]
+            #[graphql(guard = "RoleGuard::ContentWrite")]
             async fn $update(&self, ctx: &Context<'_>, #[graphql(desc = "The changes.")] input: $update_input) -> ApiResult<$payload> {
                 let (request, db) = request(ctx)?;
-                let author = request.viewer.user_id()?;
+                let author = request.viewer.author()?;
                 let id = validate::id(&input.id, "input.id")?;
                 let name = input.name.as_deref();
                 let fields = NamedFields {
@@ -804,26 +805,26 @@ macro_rules! named_mutations {
             }
 
             #[doc = concat!("Publishes a ", $what, ".")]
-            #[graphql(guard = "RoleGuard::Editor")]
+            #[graphql(guard = "RoleGuard::ContentWrite")]
             async fn $publish(&self, ctx: &Context<'_>, #[graphql(desc = "The document and version.")] input: DocumentVersionInput) -> ApiResult<$payload> {
                 let transition = Transition::Publish { include_linked: false };
                 self.change(ctx, input, transition).await
             }
 
             #[doc = concat!("Takes a ", $what, " back to draft; refused while published topics link to it.")]
-            #[graphql(guard = "RoleGuard::Editor")]
+            #[graphql(guard = "RoleGuard::ContentWrite")]
             async fn $unpublish(&self, ctx: &Context<'_>, #[graphql(desc = "The document and version.")] input: DocumentVersionInput) -> ApiResult<$payload> {
                 self.change(ctx, input, Transition::Unpublish).await
             }
 
             #[doc = concat!("Archives a ", $what, "; refused while published topics link to it.")]
-            #[graphql(guard = "RoleGuard::Editor")]
+            #[graphql(guard = "RoleGuard::ContentWrite")]
             async fn $archive(&self, ctx: &Context<'_>, #[graphql(desc = "The document and version.")] input: DocumentVersionInput) -> ApiResult<$payload> {
                 self.change(ctx, input, Transition::Archive).await
             }
 
             #[doc = concat!("Deletes a ", $what, " (and draft topics' links to it); refused while published topics link to it. Its history remains.")]
-            #[graphql(guard = "RoleGuard::Editor")]
+            #[graphql(guard = "RoleGuard::ContentWrite")]
             async fn $delete(&self, ctx: &Context<'_>, #[graphql(desc = "The document and version.")] input: DocumentVersionInput) -> ApiResult<DeletePayload> {
                 delete_document::<$entity::Entity>(ctx, input).await
             }
@@ -908,7 +909,7 @@ pub struct RevisionMutations;
 impl RevisionMutations {
     /// Brings the content of an old revision back as a new version; the status stays as it
     /// is and history is never rewritten.
-    #[graphql(guard = "RoleGuard::Editor")]
+    #[graphql(guard = "RoleGuard::ContentWrite")]
     async fn restore_revision(
         &self,
         ctx: &Context<'_>,
@@ -916,7 +917,7 @@ impl RevisionMutations {
         input: RestoreRevisionInput,
     ) -> ApiResult<RestoreRevisionPayload> {
         let (request, db) = request(ctx)?;
-        let author = request.viewer.user_id()?;
+        let author = request.viewer.author()?;
         let revision = validate::id(&input.revision_id, "input.revisionId")?;
         let visibility = Visibility::All;
         let document = match edit::restore(db, revision, input.expected_version, author).await? {

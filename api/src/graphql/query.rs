@@ -115,7 +115,7 @@ fn status_filter(
     // Asking for published documents only shows what the public sees, links included,
     // whoever asks: only a status beyond it opens drafts (to editors).
     let drafts = statuses.iter().any(|s| *s != PUBLIC_STATUS);
-    let visibility = drafts_visibility(drafts, request.viewer.is_editor())?;
+    let visibility = drafts_visibility(drafts, request.viewer.require_drafts())?;
     Ok((visibility, Some(statuses)))
 }
 
@@ -189,7 +189,7 @@ async fn lookup<E: Document>(
     preview: bool,
 ) -> ApiResult<Option<(E::Model, Visibility)>> {
     let (request, db) = request(ctx)?;
-    let visibility = drafts_visibility(preview, request.viewer.is_editor())?;
+    let visibility = drafts_visibility(preview, request.viewer.require_drafts())?;
     let found = match (slug, id) {
         (Some(slug), None) => {
             // No slug is longer; a longer one is a mistake, not a miss.
@@ -226,13 +226,19 @@ fn revision_cursor_version(raw: &str) -> ApiResult<i32> {
         .ok_or_else(|| ApiError::bad_input("after", "`after` is not a valid cursor"))
 }
 
-/// The root query type.
-pub struct QueryRoot;
-
 /// Entry points of the read API. Anonymous callers see published content only; editors
 /// see drafts when they ask (`preview`, `status` filters).
-#[Object(name = "Query")]
-impl QueryRoot {
+#[derive(async_graphql::MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(ContentQueries, super::api_tokens::ApiTokenQueries);
+
+/// Entry points of the read API, and what editors and admins read.
+#[derive(Default)]
+pub struct ContentQueries;
+
+/// The content entry points of the read API.
+#[Object]
+impl ContentQueries {
     /// The topic with this slug or id, or null when there is no such visible topic.
     async fn topic(
         &self,
@@ -425,7 +431,7 @@ impl QueryRoot {
 
     /// Editors only: Markdown rendered to sanitized HTML exactly as `bodyHtml` and
     /// `descriptionHtml` would render it, for a live preview while writing.
-    #[graphql(guard = "RoleGuard::Editor")]
+    #[graphql(guard = "RoleGuard::Drafts")]
     async fn markdown_preview(
         &self,
         #[graphql(desc = "The Markdown source (at most 100,000 characters).")] markdown: String,
@@ -436,7 +442,7 @@ impl QueryRoot {
 
     /// Editors only: the history of a document, newest first (deleted documents keep theirs).
     #[graphql(
-        guard = "RoleGuard::Editor",
+        guard = "RoleGuard::Drafts",
         complexity = "crate::graphql::limits::page_cost(Some(first), None, child_complexity)"
     )]
     async fn revisions(

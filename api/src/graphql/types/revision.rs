@@ -89,6 +89,23 @@ impl Revision {
             .map(User::account))
     }
 
+    /// The API token the write was made with (`author` is then the admin who created the
+    /// token); null for a user's own write.
+    async fn api_token(
+        &self,
+        ctx: &Context<'_>,
+    ) -> ApiResult<Option<crate::graphql::api_tokens::ApiToken>> {
+        let Some(id) = self.0.api_token_id else {
+            return Ok(None);
+        };
+        let (request, _) = request(ctx)?;
+        Ok(request
+            .links
+            .load_one(crate::graphql::loaders::ApiTokenById(id))
+            .await?
+            .map(crate::graphql::api_tokens::ApiToken))
+    }
+
     /// The whole document as it was, links included, as JSON in the API's names
     /// (camelCase): a topic is `{ topic, conditions, sideEffects }`, a condition or side
     /// effect its own fields; `snapshotVersion` names the format. Older revisions are
