@@ -12,6 +12,7 @@ import { namedScreen } from './screens/named.js';
 import { historyScreen } from './screens/history.js';
 import { usersScreen } from './screens/users.js';
 import { tokensScreen } from './screens/tokens.js';
+import { webhooksScreen } from './screens/webhooks.js';
 import { accountScreen } from './screens/account.js';
 import { KINDS } from './kinds.js';
 
@@ -27,6 +28,7 @@ const routes = [
   [/^\/(topics|conditions|side-effects)\/([^/]+)\/history$/, (m) => (el) => historyScreen(el, KINDS[m[1]], m[2])],
   [/^\/users$/, () => usersScreen],
   [/^\/tokens$/, () => tokensScreen],
+  [/^\/webhooks$/, () => webhooksScreen],
   [/^\/account$/, () => accountScreen],
 ];
 
@@ -96,7 +98,7 @@ function renderHeader(user) {
   top.hidden = !user;
   if (!user) return;
   const links = [['#/', 'Dashboard'], ['#/topics', 'Topics'], ['#/conditions', 'Conditions'], ['#/side-effects', 'Side effects']];
-  if (user.role === 'ADMIN') links.push(['#/users', 'Users'], ['#/tokens', 'API tokens']);
+  if (user.role === 'ADMIN') links.push(['#/users', 'Users'], ['#/tokens', 'API tokens'], ['#/webhooks', 'Webhooks']);
   replace(document.getElementById('nav'), links.map(([href, label]) => h('li', {}, h('a', { href }, label))));
   replace(document.getElementById('who'),
     h('a', { href: '#/account', title: 'Your account' }, user.displayName),

@@ -81,8 +81,9 @@ enum TokenAction {
         /// What it is for.
         #[arg(long)]
         name: String,
-        /// What it may do (repeat for several): `preview` (read drafts) or `content-write`.
-        #[arg(long = "scope", required = true, value_parser = ["preview", "content-write"])]
+        /// What it may do (repeat for several): `preview` (read drafts), `content-write`, or
+        /// `webhooks-manage`.
+        #[arg(long = "scope", required = true, value_parser = ["preview", "content-write", "webhooks-manage"])]
         scopes: Vec<String>,
         /// The active admin the token belongs to (it works while they are one).
         #[arg(long)]
@@ -327,6 +328,7 @@ async fn token(action: TokenAction, database: DatabaseArgs) -> Result<(), Failur
                     let name = match scope {
                         Scope::Preview => "preview",
                         Scope::ContentWrite => "content-write",
+                        Scope::WebhooksManage => "webhooks-manage",
                     };
                     scopes.iter().any(|given| given == name)
                 })

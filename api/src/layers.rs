@@ -18,10 +18,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("backup", &["content", "db"]),
     // A content write names its author, a user or an API token (`content::Author`).
     ("auth", &["config", "content", "db", "errors"]),
+    // Webhooks deliver the content events.
+    ("webhooks", &["config", "content", "db", "errors"]),
     (
         "graphql",
         &[
-            "auth", "config", "content", "db", "errors", "markdown", "metrics",
+            "auth", "config", "content", "db", "errors", "markdown", "metrics", "webhooks",
         ],
     ),
     (

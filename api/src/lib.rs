@@ -16,6 +16,7 @@ pub mod markdown;
 pub mod metrics;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;
 
 #[cfg(test)]
 mod layers;

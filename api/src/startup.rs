@@ -113,6 +113,9 @@ impl Application {
         if settings.database.backend == Backend::Sqlite && cache.enabled() {
             invalidation::watch_sqlite(db.clone(), cache.clone());
         }
+        let webhooks = Arc::new(settings.webhooks.clone());
+        crate::webhooks::worker::spawn(db.clone(), settings.webhooks.clone())
+            .map_err(|e| StartupError::Listen(format!("cannot start the webhook worker: {e}")))?;
         let has_bench_ceiling = settings.bench_ceiling_file.is_some();
         let executor = Executor {
             cache,
@@ -124,7 +127,8 @@ impl Application {
                 sqlite_file,
             ),
             queries_in_flight: tokio::sync::Semaphore::new(settings.max_concurrent_queries),
-            schema: build_schema(db.clone(), auth.clone(), &settings.limits),
+            schema: build_schema(db.clone(), auth.clone(), webhooks.clone(), &settings.limits),
+            webhooks,
             complexity_schema: std::sync::OnceLock::new(),
             limits: settings.limits.clone(),
             auth: auth.clone(),

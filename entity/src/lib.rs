@@ -4,6 +4,7 @@
 
 pub mod api_token;
 pub mod condition;
+pub mod content_event;
 pub mod enums;
 pub mod json;
 pub mod login_failure;
@@ -15,5 +16,8 @@ pub mod topic;
 pub mod topic_condition;
 pub mod topic_side_effect;
 pub mod user;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub use enums::{ContentStatus, Duration, Frequency, Role, Severity};

@@ -16,6 +16,8 @@ mod m20261125_000008_pg_search_column;
 mod m20261202_000009_rendered_html;
 mod m20261202_000010_document_counts;
 mod m20261203_000011_api_tokens;
+mod m20261203_000012_content_events;
+mod m20261203_000013_webhooks;
 
 pub use m20261125_000008_pg_search_column::SEARCH_COLUMN;
 
@@ -42,6 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000009_rendered_html::Migration),
             Box::new(m20261202_000010_document_counts::Migration),
             Box::new(m20261203_000011_api_tokens::Migration),
+            Box::new(m20261203_000012_content_events::Migration),
+            Box::new(m20261203_000013_webhooks::Migration),
         ]
     }
 }

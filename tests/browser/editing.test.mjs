@@ -290,3 +290,55 @@ test('an admin creates an API token, sees its secret once, and revokes it', () =
   assert.equal((await api(server, drafts, {}, secret)).errors?.[0]?.extensions?.code, 'UNAUTHENTICATED');
   assert.deepEqual(page.problems, []);
 }));
+
+test('an admin adds a webhook endpoint, sends a test event and sees it delivered', () => withServer('webhooks', { DERMIS_WEBHOOK_ALLOW_PRIVATE: 'true' }, async (server, browser) => {
+  const { createServer } = await import('node:http');
+  const { createHmac } = await import('node:crypto');
+  const received = [];
+  const receiver = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk) => { body += chunk; });
+    request.on('end', () => { received.push({ headers: request.headers, body }); response.end('ok'); });
+  });
+  await new Promise((resolve) => { receiver.listen(0, '127.0.0.1', resolve); });
+  try {
+    await adminToken(server);
+    const page = await newPage(browser, server);
+    await signIn(page, 'admin@example.org');
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.getByText('No webhook endpoints yet.').waitFor();
+    const url = `http://127.0.0.1:${receiver.address().port}/hook`;
+    await page.getByLabel('URL', { exact: true }).fill(url);
+    await page.getByLabel('Description', { exact: true }).fill('Site revalidation');
+    await page.getByRole('button', { name: 'Add endpoint' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Endpoint added' });
+    await dialog.waitFor();
+    const secret = await dialog.getByLabel('Signing secret').inputValue();
+    assert.match(secret, /^whsec_/);
+    await dialog.getByRole('button', { name: 'Done' }).click();
+
+    const card = page.getByRole('region', { name: url });
+    await card.getByRole('button', { name: 'Send test event' }).click();
+    await page.getByText('Test message queued.').waitFor();
+    while (received.length === 0) await new Promise((resolve) => { setTimeout(resolve, 50); });
+    const [delivery] = received;
+    const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+    const expected = createHmac('sha256', key).update(`${delivery.headers['webhook-id']}.${delivery.headers['webhook-timestamp']}.${delivery.body}`).digest('base64');
+    assert.ok(delivery.headers['webhook-signature'].split(' ').includes(`v1,${expected}`), 'verifies with the secret shown');
+    assert.equal(JSON.parse(delivery.body).type, 'webhook.test');
+
+    // The log shows it delivered (after the attempt is recorded).
+    for (;;) {
+      await page.goto('/admin/#/');
+      await page.goto('/admin/#/webhooks');
+      const row = page.getByRole('region', { name: url }).getByRole('row', { name: /webhook\.test/ });
+      await row.waitFor();
+      if (/delivered/.test(await row.textContent())) break;
+      await page.waitForTimeout(100);
+    }
+    await screenshot(page, 'webhooks');
+    assert.deepEqual(page.problems, []);
+  } finally {
+    receiver.close();
+  }
+}));

@@ -11,9 +11,15 @@ const PUBLIC: [&str; 3] = ["login", "refreshSession", "createFirstAdmin"];
 /// How the role guard's refusal of an anonymous caller begins.
 const SIGN_IN: &str = "sign in to do this";
 /// Mutations only admins may call.
-const ADMIN_ONLY: [&str; 6] = [
+const ADMIN_ONLY: [&str; 12] = [
     "createApiToken",
     "revokeApiToken",
+    "createWebhookEndpoint",
+    "updateWebhookEndpoint",
+    "rotateWebhookSecret",
+    "deleteWebhookEndpoint",
+    "redeliverWebhook",
+    "sendTestWebhook",
     "createUser",
     "updateUser",
     "deactivateUser",

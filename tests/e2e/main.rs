@@ -16,6 +16,7 @@ mod differential;
 mod durability;
 mod editing;
 mod errors;
+mod events;
 mod golden;
 mod guards;
 mod http;
@@ -33,6 +34,7 @@ mod shutdown;
 mod throttle;
 mod traffic;
 mod visibility;
+mod webhooks;
 
 use serde_json::{Value, json};
 

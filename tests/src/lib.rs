@@ -216,6 +216,7 @@ impl TestDb {
             ("sessions", "token_version"),
             ("settings", "0"),
             ("api_tokens", "0"),
+            ("content_events", "version"),
         ] {
             let sql = format!(
                 "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM({sum}), 0) AS BIGINT) FROM {table}"

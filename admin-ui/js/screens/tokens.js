@@ -10,6 +10,7 @@ const TOKEN = 'id name prefix scopes active createdAt expiresAt revokedAt lastUs
 const SCOPES = [
   ['PREVIEW', 'Preview', 'read drafts (a frontend\'s draft mode)'],
   ['CONTENT_WRITE', 'Content write', 'create, edit, publish and delete content'],
+  ['WEBHOOKS_MANAGE', 'Webhooks', 'manage webhook endpoints and their deliveries'],
 ];
 
 function state(token) {

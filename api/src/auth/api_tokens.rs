@@ -38,17 +38,20 @@ pub enum Scope {
     /// The content mutations (create, update, publish, archive, delete, restore), drafts
     /// included.
     ContentWrite,
+    /// Webhook endpoints and their deliveries.
+    WebhooksManage,
 }
 
 impl Scope {
     /// Every scope, in the order they are listed.
-    pub const ALL: [Scope; 2] = [Scope::Preview, Scope::ContentWrite];
+    pub const ALL: [Scope; 3] = [Scope::Preview, Scope::ContentWrite, Scope::WebhooksManage];
 
     /// The stored (and GraphQL) name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Preview => "PREVIEW",
             Self::ContentWrite => "CONTENT_WRITE",
+            Self::WebhooksManage => "WEBHOOKS_MANAGE",
         }
     }
 
@@ -56,6 +59,7 @@ impl Scope {
         match self {
             Self::Preview => 1,
             Self::ContentWrite => 2,
+            Self::WebhooksManage => 4,
         }
     }
 }

@@ -94,6 +94,17 @@ impl Viewer {
         }
     }
 
+    /// Whether the viewer may manage webhooks: an admin, or a token with `WEBHOOKS_MANAGE`.
+    pub fn require_webhooks(&self) -> ApiResult<()> {
+        match self {
+            Self::Token { scopes, .. } if scopes.has(api_tokens::Scope::WebhooksManage) => Ok(()),
+            Self::Token { .. } => Err(ApiError::Forbidden(
+                "this API token lacks the WEBHOOKS_MANAGE scope".into(),
+            )),
+            _ => self.require(Role::Admin).map(|_| ()),
+        }
+    }
+
     /// Whether the viewer may read drafts, or the error that says why not.
     pub fn require_drafts(&self) -> ApiResult<()> {
         match self {

@@ -257,6 +257,14 @@ pub struct ServeArgs {
     /// (the compiled read path); `false` sends every query through the general executor.
     #[arg(long, env = "DERMIS_COMPILED_READS", default_value_t = true, action = clap::ArgAction::Set)]
     pub compiled_reads: bool,
+    /// Deliver webhooks to loopback, private and link-local addresses too (refused by
+    /// default: an endpoint must not reach the server's own network).
+    #[arg(long, env = "DERMIS_WEBHOOK_ALLOW_PRIVATE", default_value_t = false, action = clap::ArgAction::Set)]
+    pub webhook_allow_private: bool,
+    /// The waits between webhook attempts, in seconds, comma-separated (default: 5, 300,
+    /// 1800, 7200, 18000, 36000, 36000); after the last, a delivery fails.
+    #[arg(long, env = "DERMIS_WEBHOOK_RETRY_SCHEDULE")]
+    pub webhook_retry_schedule: Option<String>,
     /// Benchmark only: serve this file's bytes at `/bench/ceiling`.
     #[arg(long, env = "DERMIS_BENCH_CEILING_FILE", hide = true)]
     pub bench_ceiling_file: Option<std::path::PathBuf>,
@@ -459,9 +467,36 @@ pub struct ServeSettings {
     pub compiled_reads: bool,
     /// Benchmark ceiling file.
     pub bench_ceiling_file: Option<std::path::PathBuf>,
+    /// How webhooks are delivered.
+    pub webhooks: settings::WebhookSettings,
 }
 
 impl ServeArgs {
+    fn webhook_settings(&self) -> Result<settings::WebhookSettings, ConfigError> {
+        let mut settings = settings::WebhookSettings {
+            allow_private: self.webhook_allow_private,
+            ..Default::default()
+        };
+        if let Some(schedule) = &self.webhook_retry_schedule {
+            settings.retry_schedule = schedule
+                .split(',')
+                .map(|wait| {
+                    wait.trim()
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|s| s.is_finite() && *s >= 0.0)
+                        .map(Duration::from_secs_f64)
+                        .ok_or_else(|| ConfigError::InvalidEntry {
+                            name: "DERMIS_WEBHOOK_RETRY_SCHEDULE",
+                            value: wait.to_owned(),
+                            expected: "seconds, e.g. 5,300,1800",
+                        })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(settings)
+    }
+
     /// Validates every option.
     pub fn settings(&self) -> Result<ServeSettings, ConfigError> {
         let bind = parse_bind(&self.bind)?;
@@ -533,6 +568,7 @@ impl ServeArgs {
                 as usize,
             compiled_reads: self.compiled_reads,
             bench_ceiling_file: self.bench_ceiling_file.clone(),
+            webhooks: self.webhook_settings()?,
         })
     }
 }

@@ -99,3 +99,31 @@ pub struct CacheAges {
     /// this are answered, marked stale; zero: never.
     pub stale_while_unavailable: Duration,
 }
+
+/// How webhooks are delivered.
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Deliver to loopback, private and link-local addresses too (tests, internal networks).
+    pub allow_private: bool,
+    /// The waits before the second, third, ... attempt; after the last, a delivery fails.
+    pub retry_schedule: Vec<Duration>,
+    /// How long one attempt may take.
+    pub timeout: Duration,
+}
+
+/// The default waits between attempts: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (eight
+/// attempts over about 28 hours).
+pub const DEFAULT_RETRY_SCHEDULE: [u64; 7] = [5, 300, 1800, 7200, 18_000, 36_000, 36_000];
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            retry_schedule: DEFAULT_RETRY_SCHEDULE
+                .iter()
+                .map(|s| Duration::from_secs(*s))
+                .collect(),
+            timeout: Duration::from_secs(10),
+        }
+    }
+}

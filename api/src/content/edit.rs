@@ -4,6 +4,7 @@
 //! statement (an `UPDATE`), so of two concurrent saves of one version exactly one wins.
 
 use super::Author;
+use super::events::{self, Change};
 use entity::json::{ReferenceList, TextList};
 use entity::{
     ContentStatus, condition, revision, side_effect, topic, topic_condition, topic_side_effect,
@@ -47,6 +48,15 @@ impl Transition {
             Self::Publish { .. } => ContentStatus::Published,
             Self::Unpublish => ContentStatus::Draft,
             Self::Archive => ContentStatus::Archived,
+        }
+    }
+
+    /// The event a transition is.
+    fn change(self) -> Change {
+        match self {
+            Self::Publish { .. } => Change::Published,
+            Self::Unpublish => Change::Unpublished,
+            Self::Archive => Change::Archived,
         }
     }
 
@@ -148,10 +158,11 @@ async fn snapshot<E: Document, C: ConnectionTrait>(
     Ok(snapshot)
 }
 
-/// Snapshot and revision of the document's current state.
+/// Snapshot, revision and event of the document's current state.
 async fn record<E: Document>(
     txn: &DatabaseTransaction,
     model: &E::Model,
+    change: Change,
     author: Author,
     message: Option<String>,
 ) -> ApiResult<()> {
@@ -164,7 +175,8 @@ async fn record<E: Document>(
         Some(author),
         message,
     )
-    .await
+    .await?;
+    events::append::<E>(txn, model, change, author).await
 }
 
 /// Checks that every linked id exists.
@@ -294,7 +306,7 @@ async fn published_topics_linking<E: Document>(
 }
 
 /// The topics (published only, or all) that link to document `id`, by title.
-async fn topics_linking<E: Document>(
+pub(super) async fn topics_linking<E: Document>(
     txn: &DatabaseTransaction,
     id: i32,
     published_only: bool,
@@ -369,7 +381,7 @@ async fn publish_linked(
             publish_sets::<condition::Entity>(),
         )
         .await?;
-        record::<condition::Entity>(txn, &model, author, message).await
+        record::<condition::Entity>(txn, &model, Change::Published, author, message).await
     } else {
         let model = bump::<side_effect::Entity, _>(
             txn,
@@ -379,7 +391,7 @@ async fn publish_linked(
             publish_sets::<side_effect::Entity>(),
         )
         .await?;
-        record::<side_effect::Entity>(txn, &model, author, message).await
+        record::<side_effect::Entity>(txn, &model, Change::Published, author, message).await
     }
 }
 
@@ -407,6 +419,33 @@ fn new_draft(label: Option<Label>, slug: Option<Slug>, field: &str) -> ApiResult
     })
 }
 
+/// How a save is recorded: its event, and its revision's message.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The event.
+    pub change: Change,
+    /// The revision's message.
+    pub message: Option<String>,
+}
+
+impl Recorded {
+    /// An editor's save.
+    pub fn update() -> Self {
+        Self {
+            change: Change::Updated,
+            message: None,
+        }
+    }
+
+    /// An old revision brought back.
+    fn restored(message: Option<String>) -> Self {
+        Self {
+            change: Change::Restored,
+            message,
+        }
+    }
+}
+
 /// Creates a draft topic with its links.
 pub async fn create_topic(
     db: &DatabaseConnection,
@@ -424,6 +463,7 @@ pub async fn create_topic(
     let model = write::create_topic(&txn, identity, fields, Some(author))
         .await
         .map_err(slug_taken)?;
+    events::append::<topic::Entity>(&txn, &model, Change::Created, author).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -437,8 +477,9 @@ pub async fn update_topic(
     fields: TopicFields,
     mark_reviewed: bool,
     author: Author,
-    message: Option<String>,
+    recorded: Recorded,
 ) -> ApiResult<topic::Model> {
+    let Recorded { change, message } = recorded;
     let mut sets: Vec<(topic::Column, Expr)> = Vec::new();
     if let Some(slug) = fields.slug {
         sets.push((topic::Column::Slug, Expr::value(String::from(slug))));
@@ -482,7 +523,7 @@ pub async fn update_topic(
             return Err(unpublished(drafts));
         }
     }
-    record::<topic::Entity>(&txn, &model, author, message).await?;
+    record::<topic::Entity>(&txn, &model, change, author, message).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -499,6 +540,7 @@ pub async fn create_named<E: NamedCreate>(
     let model = E::create(&txn, identity, description, author)
         .await
         .map_err(slug_taken)?;
+    events::append::<E>(&txn, &model, Change::Created, author).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -543,8 +585,9 @@ pub async fn update_named<E: Document>(
     expected: i32,
     fields: NamedFields,
     author: Author,
-    message: Option<String>,
+    recorded: Recorded,
 ) -> ApiResult<E::Model> {
+    let Recorded { change, message } = recorded;
     let mut sets: Vec<(E::Column, Expr)> = Vec::new();
     if let Some(slug) = fields.slug {
         sets.push((E::SLUG, Expr::value(String::from(slug))));
@@ -559,7 +602,7 @@ pub async fn update_named<E: Document>(
     }
     let txn = crate::db::begin_content_write(db).await?;
     let model = bump::<E, _>(&txn, id, Some(expected), author, sets).await?;
-    record::<E>(&txn, &model, author, message).await?;
+    record::<E>(&txn, &model, change, author, message).await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -609,7 +652,14 @@ pub async fn transition<E: Document>(
             }
         }
     }
-    record::<E>(&txn, &model, author, Some(transition.message().into())).await?;
+    record::<E>(
+        &txn,
+        &model,
+        transition.change(),
+        author,
+        Some(transition.message().into()),
+    )
+    .await?;
     txn.commit().await?;
     Ok(model)
 }
@@ -633,14 +683,21 @@ pub async fn delete<E: Document>(
     // stays complete and an editor holding the old version gets CONFLICT instead of
     // silently saving the removed link back.
     let drafts = topics_linking::<E>(&txn, id, false).await?;
-    record::<E>(&txn, &model, author, Some("deleted".into())).await?;
+    record::<E>(
+        &txn,
+        &model,
+        Change::Deleted,
+        author,
+        Some("deleted".into()),
+    )
+    .await?;
     E::delete_many().filter(E::ID.eq(id)).exec(&txn).await?;
     let what = human_name(E::KIND);
     let slug = document_ref::<E>(&model).slug;
     for topic in drafts {
         let topic = bump::<topic::Entity, _>(&txn, topic.id, None, author, Vec::new()).await?;
         let message = format!("link removed: the {what} {slug} was deleted");
-        record::<topic::Entity>(&txn, &topic, author, Some(message)).await?;
+        record::<topic::Entity>(&txn, &topic, Change::Updated, author, Some(message)).await?;
     }
     txn.commit().await?;
     Ok(())
@@ -731,22 +788,35 @@ pub async fn restore(
                         .collect(),
                 ),
             };
-            update_topic(db, id, expected, fields, false, author, message)
-                .await
-                .map(Restored::Topic)
+            update_topic(
+                db,
+                id,
+                expected,
+                fields,
+                false,
+                author,
+                Recorded::restored(message),
+            )
+            .await
+            .map(Restored::Topic)
         }
-        Snapshot::Condition(old) => {
-            update_named::<condition::Entity>(db, id, expected, named_fields(old)?, author, message)
-                .await
-                .map(Restored::Condition)
-        }
+        Snapshot::Condition(old) => update_named::<condition::Entity>(
+            db,
+            id,
+            expected,
+            named_fields(old)?,
+            author,
+            Recorded::restored(message),
+        )
+        .await
+        .map(Restored::Condition),
         Snapshot::SideEffect(old) => update_named::<side_effect::Entity>(
             db,
             id,
             expected,
             named_fields(old)?,
             author,
-            message,
+            Recorded::restored(message),
         )
         .await
         .map(Restored::SideEffect),

@@ -2,6 +2,7 @@
 
 pub mod document;
 pub mod edit;
+pub mod events;
 pub mod fields;
 pub mod links;
 pub mod pagination;

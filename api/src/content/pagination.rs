@@ -11,6 +11,17 @@ use crate::errors::{ApiError, ApiResult};
 
 /// The largest page a caller may ask for.
 pub const MAX_PAGE_SIZE: i32 = 100;
+
+/// A plain list's `first` (1 to [`MAX_PAGE_SIZE`]) as a row limit, or `BAD_USER_INPUT`.
+pub fn list_limit(first: i32) -> crate::errors::ApiResult<u64> {
+    if !(1..=MAX_PAGE_SIZE).contains(&first) {
+        return Err(crate::errors::ApiError::bad_input(
+            "first",
+            format!("`first` must be between 1 and {MAX_PAGE_SIZE}"),
+        ));
+    }
+    Ok(u64::try_from(first).unwrap_or(1))
+}
 /// The page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 

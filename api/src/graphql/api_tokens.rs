@@ -21,6 +21,8 @@ pub enum ApiTokenScope {
     /// Create, update, publish, unpublish, archive, delete and restore content (drafts can
     /// be read too). Writes are attributed to the token and the admin who created it.
     ContentWrite,
+    /// Manage webhook endpoints and see, redeliver and test their deliveries.
+    WebhooksManage,
 }
 
 impl From<ApiTokenScope> for Scope {
@@ -28,6 +30,7 @@ impl From<ApiTokenScope> for Scope {
         match value {
             ApiTokenScope::Preview => Self::Preview,
             ApiTokenScope::ContentWrite => Self::ContentWrite,
+            ApiTokenScope::WebhooksManage => Self::WebhooksManage,
         }
     }
 }
@@ -37,6 +40,7 @@ impl From<Scope> for ApiTokenScope {
         match value {
             Scope::Preview => Self::Preview,
             Scope::ContentWrite => Self::ContentWrite,
+            Scope::WebhooksManage => Self::WebhooksManage,
         }
     }
 }

@@ -144,6 +144,8 @@ pub struct Executor {
     pub complexity_schema: OnceLock<AppSchema>,
     /// Token verification (for the complexity schema).
     pub auth: Arc<Auth>,
+    /// How webhooks are delivered (for the complexity schema).
+    pub webhooks: Arc<crate::webhooks::WebhookSettings>,
     /// What a query may cost.
     pub limits: QueryLimits,
     /// Anonymous published reads, by request.
@@ -358,7 +360,12 @@ impl Executor {
         if is_complexity_refusal(&response) {
             // Once more, on the schema whose refusal names the limit and the complexity.
             let schema = self.complexity_schema.get_or_init(|| {
-                build_complexity_schema(self.db.clone(), self.auth.clone(), &self.limits)
+                build_complexity_schema(
+                    self.db.clone(),
+                    self.auth.clone(),
+                    self.webhooks.clone(),
+                    &self.limits,
+                )
             });
             let context = RequestContext::new(self.db.clone(), viewer, client);
             response = self.run(schema, &request, &document, context).await;

@@ -19,6 +19,8 @@ pub enum RoleGuard {
     Drafts,
     /// Whoever may write content: users, and tokens with `CONTENT_WRITE`.
     ContentWrite,
+    /// Admins, and tokens with `WEBHOOKS_MANAGE`.
+    Webhooks,
 }
 
 impl Guard for RoleGuard {
@@ -30,6 +32,7 @@ impl Guard for RoleGuard {
             Self::Admin => request.viewer.require(Role::Admin).map(|_| ()),
             Self::Drafts => request.viewer.require_drafts(),
             Self::ContentWrite => request.viewer.author().map(|_| ()),
+            Self::Webhooks => request.viewer.require_webhooks(),
         }
         .map_err(Into::into)
     }

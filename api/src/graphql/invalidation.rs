@@ -34,6 +34,7 @@ pub const SQLITE_CHECK_EVERY: Duration = Duration::from_millis(500);
 /// itself, whose transaction queued the announcement ([`crate::db::begin_content_write`]).
 pub fn content_changed(cache: &ResponseCache) {
     cache.invalidate();
+    crate::webhooks::worker::wake();
 }
 
 /// A listening connection.
@@ -70,6 +71,7 @@ async fn hear(listener: &mut PgListener, cache: &ResponseCache) {
             Ok(Some(notification)) => {
                 if notification.payload() != node_id() {
                     cache.invalidate();
+                    crate::webhooks::worker::wake();
                 }
             }
             Ok(None) => {
@@ -102,7 +104,9 @@ async fn reconnect(url: &str) -> PgListener {
 /// Empties the cache whenever SQLite's content counter changed since the last look (a
 /// write by a `dermis` command; this node's own writes emptied it already), until the
 /// process ends.
-pub fn watch_sqlite(db: sea_orm::DatabaseConnection, cache: Arc<ResponseCache>) {
+pub fn watch_sqlite(mut db: sea_orm::DatabaseConnection, cache: Arc<ResponseCache>) {
+    // A background poll, not a request: not counted in the request metrics.
+    db.set_metric_callback(|_| {});
     tokio::spawn(async move {
         let mut seen = crate::db::content_version(&db).await.ok().flatten();
         let mut ticks = tokio::time::interval(SQLITE_CHECK_EVERY);
@@ -113,6 +117,7 @@ pub fn watch_sqlite(db: sea_orm::DatabaseConnection, cache: Arc<ResponseCache>) 
                 Ok(now) if now != seen => {
                     seen = now;
                     cache.invalidate();
+                    crate::webhooks::worker::wake();
                 }
                 Ok(_) => {}
                 // Locked or unreadable now: whatever changed meanwhile is seen next time.

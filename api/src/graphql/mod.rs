@@ -9,6 +9,7 @@ pub mod context;
 pub mod documents;
 pub mod enums;
 pub mod error;
+pub mod events;
 pub mod executor;
 pub mod guard;
 pub mod invalidation;
@@ -24,7 +25,9 @@ pub mod response;
 pub mod typename;
 pub mod types;
 pub mod values;
+pub mod webhooks;
 
+use crate::webhooks::WebhookSettings;
 use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
@@ -62,11 +65,17 @@ fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
 /// documented `QUERY_TOO_COMPLEX` error. (An extension on this schema could report it at
 /// once, but async-graphql sends every field of every query through the extension chain as
 /// soon as there is one: 9.5% of an uncached topic page's instructions.)
-pub fn build_schema(db: DatabaseConnection, auth: Arc<Auth>, limits: &QueryLimits) -> AppSchema {
+pub fn build_schema(
+    db: DatabaseConnection,
+    auth: Arc<Auth>,
+    webhooks: Arc<WebhookSettings>,
+    limits: &QueryLimits,
+) -> AppSchema {
     finish(
         builder()
             .data(db)
             .data(auth)
+            .data(webhooks)
             .limit_complexity(limits.max_complexity),
         limits,
     )
@@ -78,12 +87,14 @@ pub fn build_schema(db: DatabaseConnection, auth: Arc<Auth>, limits: &QueryLimit
 pub fn build_complexity_schema(
     db: DatabaseConnection,
     auth: Arc<Auth>,
+    webhooks: Arc<WebhookSettings>,
     limits: &QueryLimits,
 ) -> AppSchema {
     finish(
         builder()
             .data(db)
             .data(auth)
+            .data(webhooks)
             .extension(limits::ComplexityLimit::new(limits.max_complexity)),
         limits,
     )

@@ -43,6 +43,7 @@ pub struct MutationRoot(
     SideEffectMutations,
     RevisionMutations,
     super::api_tokens::ApiTokenMutations,
+    super::webhooks::WebhookMutations,
 );
 
 // ----- accounts -----------------------------------------------------------------------
@@ -631,7 +632,7 @@ impl TopicMutations {
                 fields,
                 mark_reviewed,
                 author,
-                None,
+                edit::Recorded::update(),
             )
             .await?,
         ))
@@ -801,7 +802,7 @@ macro_rules! named_mutations {
                     slug: input.slug.as_deref().map(|s| Slug::parse(Some(s), name.unwrap_or_default(), "input.slug")).transpose()?,
                     description: input.description.map(|d| Markdown::parse(d, "input.description")).transpose()?,
                 };
-                Ok($payload::of(edit::update_named::<$entity::Entity>(db, id, input.expected_version, fields, author, None).await?))
+                Ok($payload::of(edit::update_named::<$entity::Entity>(db, id, input.expected_version, fields, author, edit::Recorded::update()).await?))
             }
 
             #[doc = concat!("Publishes a ", $what, ".")]

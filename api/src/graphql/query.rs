@@ -16,7 +16,7 @@ use crate::auth::{setup, users};
 use crate::content::Visibility;
 use crate::content::document::{Document, SortField};
 use crate::content::edit::{self, drafts_visibility};
-use crate::content::pagination::{MAX_PAGE_SIZE, Ordering, Page, PageArgs};
+use crate::content::pagination::{Ordering, Page, PageArgs, list_limit};
 use crate::content::query::{self, LinkSide, Total};
 use crate::content::read_model::PUBLIC_STATUS;
 use crate::content::validate;
@@ -230,7 +230,12 @@ fn revision_cursor_version(raw: &str) -> ApiResult<i32> {
 /// see drafts when they ask (`preview`, `status` filters).
 #[derive(async_graphql::MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(ContentQueries, super::api_tokens::ApiTokenQueries);
+pub struct QueryRoot(
+    ContentQueries,
+    super::api_tokens::ApiTokenQueries,
+    super::events::ContentEventQueries,
+    super::webhooks::WebhookQueries,
+);
 
 /// Entry points of the read API, and what editors and admins read.
 #[derive(Default)]
@@ -456,15 +461,9 @@ impl ContentQueries {
         >,
     ) -> ApiResult<RevisionConnection> {
         let (_, db) = request(ctx)?;
-        if !(1..=MAX_PAGE_SIZE).contains(&first) {
-            return Err(ApiError::bad_input(
-                "first",
-                format!("`first` must be between 1 and {MAX_PAGE_SIZE}"),
-            ));
-        }
+        let limit = list_limit(first)?;
         let id = validate::id(&document_id, "documentId")?;
         let before_version = after.as_deref().map(revision_cursor_version).transpose()?;
-        let limit = u64::try_from(first).unwrap_or(20);
         let mut rows =
             edit::history(db, document_type.kind(), id, before_version, limit + 1).await?;
         let has_next_page = rows.len() as u64 > limit;

@@ -177,7 +177,7 @@ mod tests {
         let auth = crate::auth::Auth::new(&[7; 32], settings)
             .await
             .expect("auth");
-        build_schema(db, Arc::new(auth), limits)
+        build_schema(db, Arc::new(auth), Arc::default(), limits)
     }
 
     #[tokio::test]

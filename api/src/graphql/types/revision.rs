@@ -31,7 +31,8 @@ impl DocumentType {
         }
     }
 
-    fn from_kind(kind: &str) -> Self {
+    /// The type of a stored document kind (`topic`, `condition`, `side_effect`).
+    pub fn from_kind(kind: &str) -> Self {
         match kind {
             "topic" => Self::Topic,
             "condition" => Self::Condition,
