@@ -325,6 +325,11 @@ test('an admin adds a webhook endpoint, sends a test event and sees it delivered
     const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
     const expected = createHmac('sha256', key).update(`${delivery.headers['webhook-id']}.${delivery.headers['webhook-timestamp']}.${delivery.body}`).digest('base64');
     assert.ok(delivery.headers['webhook-signature'].split(' ').includes(`v1,${expected}`), 'verifies with the secret shown');
+    // And with the Standard Webhooks reference verifier from npm, as a Node.js receiver would.
+    const { Webhook } = await import('standardwebhooks');
+    const verified = new Webhook(secret).verify(delivery.body, delivery.headers);
+    assert.equal(verified.type, 'webhook.test');
+    assert.throws(() => new Webhook(secret).verify(`${delivery.body} `, delivery.headers), /signature/i);
     assert.equal(JSON.parse(delivery.body).type, 'webhook.test');
 
     // The log shows it delivered (after the attempt is recorded).

@@ -92,13 +92,33 @@ struct Answer {
     took: Duration,
 }
 
+/// Whether `url` names a non-public IP address directly (the client's resolver, which
+/// checks host names, is not asked for an address literal).
+fn private_literal(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .is_some_and(|url| match url.host() {
+            Some(url::Host::Ipv4(ip)) => !super::address::is_public(ip.into()),
+            Some(url::Host::Ipv6(ip)) => !super::address::is_public(ip.into()),
+            _ => false,
+        })
+}
+
 /// Sends `delivery` to `endpoint` once.
 async fn send(
     client: &reqwest::Client,
+    settings: &WebhookSettings,
     delivery: &webhook_delivery::Model,
     endpoint: &webhook_endpoint::Model,
 ) -> Answer {
     let started = Instant::now();
+    if !settings.allow_private && private_literal(&endpoint.url) {
+        return Answer {
+            status: None,
+            response: "the address is not public".to_owned(),
+            took: started.elapsed(),
+        };
+    }
     let timestamp = now().timestamp();
     let signed = signature(
         &signing_secrets(endpoint),
@@ -190,7 +210,7 @@ pub async fn attempt(
     else {
         return Ok(());
     };
-    let answer = send(client, &delivery, &endpoint).await;
+    let answer = send(client, settings, &delivery, &endpoint).await;
     let at = now();
     let attempts = delivery.attempts + 1;
     let status = answer.status.map(i32::from);
@@ -283,4 +303,18 @@ pub async fn redeliver(db: &DatabaseConnection, id: i32) -> ApiResult<webhook_de
     active.next_attempt_at = Set(now());
     active.locked_until = Set(None);
     Ok(active.update(db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn address_literals_are_checked_here() {
+        assert!(private_literal("http://127.0.0.1:8080/x"));
+        assert!(private_literal("http://[::1]/x"));
+        assert!(private_literal("http://10.0.0.7/x"));
+        assert!(!private_literal("https://93.184.216.34/x"));
+        assert!(!private_literal("https://example.org/x"));
+    }
 }
