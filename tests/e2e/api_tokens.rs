@@ -163,3 +163,20 @@ on_both_databases! {
         assert_eq!(with(&server, &secret, DRAFTS, json!({})).await.0, 401);
     }
 }
+
+on_both_databases! {
+    async fn a_revoked_token_is_refused_at_once_while_clients_keep_using_it_on_another_node(backend) {
+        // Four clients keep sending the token to node B while an admin revokes it on node A:
+        // no request sent after the revocation was answered gets through.
+        let unlimited = ("DERMIS_RATE_LIMIT_PER_SECOND", "0");
+        let a = TestServer::on(backend).env(unlimited.0, unlimited.1).start().await;
+        let admin = a.first_admin().await;
+        let b = a.another_node(&[unlimited]).await;
+        let made = a.query_as(&admin, CREATE, json!({ "input": { "name": "partner", "scopes": ["PREVIEW"] } })).await["createApiToken"].clone();
+        let secret = made["secret"].as_str().expect("secret").to_owned();
+        crate::sessions::ends_at_once(&b, &secret, async {
+            a.query_as(&admin, REVOKE, json!({ "id": made["apiToken"]["id"] })).await;
+        })
+        .await;
+    }
+}

@@ -20,7 +20,7 @@ async fn me(node: &TestServer, token: &str) -> u16 {
 
 /// Runs `end` while four clients keep sending `token` to `node`, and checks: before, the
 /// token worked; every request sent after `end` finished is refused with `401`.
-async fn ends_at_once(node: &TestServer, token: &str, end: impl Future<Output = ()>) {
+pub(crate) async fn ends_at_once(node: &TestServer, token: &str, end: impl Future<Output = ()>) {
     let log: Arc<Mutex<Vec<(Instant, u16)>>> = Arc::default();
     let ended: Arc<Mutex<Option<Instant>>> = Arc::default();
     let after = |log: &[(Instant, u16)], ended: Option<Instant>| {
