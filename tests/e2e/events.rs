@@ -88,3 +88,30 @@ on_both_databases! {
         assert_eq!(anonymous["extensions"]["code"], "UNAUTHENTICATED");
     }
 }
+
+on_both_databases! {
+    async fn a_save_without_changes_writes_nothing(backend) {
+        // Saving what is already saved answers the current version: no new version, revision
+        // or event. A stale version is still a conflict.
+        let server = TestServer::on(backend).start().await;
+        let admin = server.first_admin().await;
+        let topic = server.query_as(&admin, "mutation { createTopic(input: { title: \"Peel\", summary: \"Acids.\", features: [\"quick\"] }) { topic { id version } } }", json!({})).await["createTopic"]["topic"].clone();
+        let condition = server.query_as(&admin, "mutation { createCondition(input: { name: \"Melasma\" }) { condition { id version } } }", json!({})).await["createCondition"]["condition"].clone();
+        let (_, start) = events_after(&server, &admin, &Value::Null).await;
+        let same = server.query_as(&admin, "mutation($id: ID!) { updateTopic(input: { id: $id, expectedVersion: 1, title: \"Peel\", summary: \"Acids.\", features: [\"quick\"], conditions: [] }) { topic { version } } }", json!({ "id": topic["id"] })).await;
+        assert_eq!(same["updateTopic"]["topic"]["version"], 1);
+        let same = server.query_as(&admin, "mutation($id: ID!) { updateCondition(input: { id: $id, expectedVersion: 1, name: \"Melasma\" }) { condition { version } } }", json!({ "id": condition["id"] })).await;
+        assert_eq!(same["updateCondition"]["condition"]["version"], 1);
+        let history = server.query_as(&admin, "query($id: ID!) { revisions(documentType: TOPIC, documentId: $id) { edges { node { version } } } }", json!({ "id": topic["id"] })).await;
+        assert_eq!(history["revisions"]["edges"].as_array().map(Vec::len), Some(1));
+        let (events, _) = events_after(&server, &admin, &start).await;
+        assert!(events.is_empty(), "{events:?}");
+
+        let stale = server.error_as(Some(&admin), "mutation($id: ID!) { updateTopic(input: { id: $id, expectedVersion: 7, title: \"Peel\" }) { topic { version } } }", json!({ "id": topic["id"] })).await;
+        assert_eq!(stale["extensions"]["code"], "CONFLICT");
+        let changed = server.query_as(&admin, "mutation($id: ID!) { updateTopic(input: { id: $id, expectedVersion: 1, title: \"Chemical peel\" }) { topic { version } } }", json!({ "id": topic["id"] })).await;
+        assert_eq!(changed["updateTopic"]["topic"]["version"], 2);
+        let (events, _) = events_after(&server, &admin, &start).await;
+        assert_eq!(events.len(), 1, "{events:?}");
+    }
+}

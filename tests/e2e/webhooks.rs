@@ -165,6 +165,27 @@ fn verify(received: &Received, secret: &str) -> bool {
         .any(|s| s.strip_prefix("v1,") == Some(expected.as_str()))
 }
 
+/// The endpoints with their deliveries, once every delivery is settled as `status` (the
+/// receiver sees a request before the server has recorded its answer).
+async fn settled(server: &TestServer, admin: &Session, query: &str, status: &str) -> Value {
+    let started = std::time::Instant::now();
+    loop {
+        let log = server.query_as(admin, query, json!({})).await;
+        let all = log["webhookEndpoints"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|e| e["deliveries"].as_array().cloned().unwrap_or_default())
+            .all(|d| d["status"] == status);
+        if all {
+            // Read again: in one answer the endpoints are read before their deliveries.
+            return server.query_as(admin, query, json!({})).await;
+        }
+        assert!(started.elapsed() < Duration::from_secs(180), "{log}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn endpoint(
     server: &TestServer,
     admin: &Session,
@@ -234,7 +255,7 @@ on_both_databases! {
         assert!(verify(&filtered[0], &other_secret));
 
         // Every delivery is recorded with its attempt.
-        let deliveries = server.query_as(&admin, "{ webhookEndpoints { url deliveries { status attemptCount attempts { statusCode } } } }", json!({})).await;
+        let deliveries = settled(&server, &admin, "{ webhookEndpoints { url deliveries { status attemptCount attempts { statusCode } } } }", "delivered").await;
         let first = &deliveries["webhookEndpoints"][0];
         assert_eq!(first["deliveries"].as_array().map(Vec::len), Some(5));
         assert!(first["deliveries"].as_array().into_iter().flatten().all(|d| d["status"] == "delivered" && d["attempts"][0]["statusCode"] == 200), "{first}");
@@ -250,7 +271,7 @@ on_both_databases! {
         create_condition(&server, &admin, "Redness").await;
         let got = flaky.wait_for(1).await;
         assert!(verify(&got[0], &secret));
-        let log = server.query_as(&admin, "{ webhookEndpoints { deliveries { status attemptCount attempts { statusCode response } } failingSince } }", json!({})).await;
+        let log = settled(&server, &admin, "{ webhookEndpoints { deliveries { status attemptCount attempts { statusCode response } } failingSince } }", "delivered").await;
         let delivery = &log["webhookEndpoints"][0]["deliveries"][0];
         assert_eq!(delivery["attemptCount"], 3, "{delivery}");
         let codes: Vec<&Value> = delivery["attempts"].as_array().into_iter().flatten().map(|a| &a["statusCode"]).collect();

@@ -179,6 +179,21 @@ async fn record<E: Document>(
     events::append::<E>(txn, model, change, author).await
 }
 
+/// Whether the save of `model` (bumped in `txn`) changed nothing but its version: its
+/// snapshot equals the previous revision's. Such a save is rolled back, so that saving
+/// without changes writes no version, revision or event.
+async fn unchanged<E: Document>(txn: &DatabaseTransaction, model: &E::Model) -> ApiResult<bool> {
+    let current = snapshot::<E, _>(txn, model).await?;
+    let previous = revision::Entity::find()
+        .filter(revision::Column::EntityType.eq(E::KIND))
+        .filter(revision::Column::EntityId.eq(E::id(model)))
+        .filter(revision::Column::Version.eq(E::version(model) - 1))
+        .one(txn)
+        .await?
+        .and_then(|row| Snapshot::read(&row.entity_type, &row.snapshot).ok());
+    Ok(previous.is_some_and(|previous| previous.same_content(&current)))
+}
+
 /// Checks that every linked id exists.
 async fn check_targets<E: Document, C: ConnectionTrait>(
     conn: &C,
@@ -523,6 +538,12 @@ pub async fn update_topic(
             return Err(unpublished(drafts));
         }
     }
+    if change == Change::Updated && unchanged::<topic::Entity>(&txn, &model).await? {
+        drop(txn);
+        return find::<topic::Entity, _>(db, id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no topic with id {id}")));
+    }
     record::<topic::Entity>(&txn, &model, change, author, message).await?;
     txn.commit().await?;
     Ok(model)
@@ -602,6 +623,12 @@ pub async fn update_named<E: Document>(
     }
     let txn = crate::db::begin_content_write(db).await?;
     let model = bump::<E, _>(&txn, id, Some(expected), author, sets).await?;
+    if change == Change::Updated && unchanged::<E>(&txn, &model).await? {
+        drop(txn);
+        return find::<E, _>(db, id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("no {} with id {id}", human_name(E::KIND))));
+    }
     record::<E>(&txn, &model, change, author, message).await?;
     txn.commit().await?;
     Ok(model)

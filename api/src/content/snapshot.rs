@@ -180,6 +180,28 @@ pub enum Snapshot {
 }
 
 impl Snapshot {
+    /// Whether two snapshots hold the same content: everything but the bookkeeping a save
+    /// itself changes (version, last change and last editor).
+    pub fn same_content(&self, other: &Self) -> bool {
+        fn plain(snapshot: &Snapshot) -> Snapshot {
+            let mut snapshot = snapshot.clone();
+            match &mut snapshot {
+                Snapshot::Topic(topic) => {
+                    topic.topic.version = 0;
+                    topic.topic.updated_at = DateTime::<Utc>::MIN_UTC;
+                    topic.topic.updated_by = None;
+                }
+                Snapshot::Condition(named) | Snapshot::SideEffect(named) => {
+                    named.version = 0;
+                    named.updated_at = DateTime::<Utc>::MIN_UTC;
+                    named.updated_by = None;
+                }
+            }
+            snapshot
+        }
+        plain(self) == plain(other)
+    }
+
     /// Reads a stored snapshot of a document of `kind` (`topic`, `condition`,
     /// `side_effect`), of any format up to [`SNAPSHOT_VERSION`].
     pub fn read(kind: &str, value: &Value) -> Result<Self, SnapshotError> {

@@ -612,7 +612,9 @@ impl TopicMutations {
         Ok(topic_payload(edit::create_topic(db, fields, author).await?))
     }
 
-    /// Saves changes to a topic, links included, if `expectedVersion` is current.
+    /// Saves changes to a topic, links included, if `expectedVersion` is current. A save
+    /// that changes nothing writes nothing (no version, revision or event) and answers the
+    /// topic as it is.
     #[graphql(guard = "RoleGuard::ContentWrite")]
     async fn update_topic(
         &self,
@@ -790,7 +792,7 @@ macro_rules! named_mutations {
                 Ok($payload::of(edit::create_named::<$entity::Entity>(db, fields, author).await?))
             }
 
-            #[doc = concat!("Saves changes to a ", $what, " if `expectedVersion` is current.")]
+            #[doc = concat!("Saves changes to a ", $what, " if `expectedVersion` is current. A save that changes nothing writes nothing and answers it as it is.")]
             #[graphql(guard = "RoleGuard::ContentWrite")]
             async fn $update(&self, ctx: &Context<'_>, #[graphql(desc = "The changes.")] input: $update_input) -> ApiResult<$payload> {
                 let (request, db) = request(ctx)?;
