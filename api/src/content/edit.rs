@@ -167,11 +167,23 @@ async fn record<E: Document>(
     message: Option<String>,
 ) -> ApiResult<()> {
     let snapshot = snapshot::<E, _>(txn, model).await?;
+    record_snapshot::<E>(txn, model, &snapshot, change, author, message).await
+}
+
+/// The revision (with `snapshot`) and event of the document's current state.
+async fn record_snapshot<E: Document>(
+    txn: &DatabaseTransaction,
+    model: &E::Model,
+    snapshot: &Snapshot,
+    change: Change,
+    author: Author,
+    message: Option<String>,
+) -> ApiResult<()> {
     append_revision::<E, _>(
         txn,
         E::id(model),
         E::version(model),
-        &snapshot,
+        snapshot,
         Some(author),
         message,
     )
@@ -179,19 +191,38 @@ async fn record<E: Document>(
     events::append::<E>(txn, model, change, author).await
 }
 
-/// Whether the save of `model` (bumped in `txn`) changed nothing but its version: its
-/// snapshot equals the previous revision's. Such a save is rolled back, so that saving
-/// without changes writes no version, revision or event.
-async fn unchanged<E: Document>(txn: &DatabaseTransaction, model: &E::Model) -> ApiResult<bool> {
-    let current = snapshot::<E, _>(txn, model).await?;
-    let previous = revision::Entity::find()
-        .filter(revision::Column::EntityType.eq(E::KIND))
-        .filter(revision::Column::EntityId.eq(E::id(model)))
-        .filter(revision::Column::Version.eq(E::version(model) - 1))
-        .one(txn)
-        .await?
-        .and_then(|row| Snapshot::read(&row.entity_type, &row.snapshot).ok());
-    Ok(previous.is_some_and(|previous| previous.same_content(&current)))
+/// Records a save of `model` made in `txn` and commits it. An editor's save that changed
+/// nothing but the version (its snapshot equals the previous revision's) is rolled back
+/// instead, so it writes no version, revision or event, and the answer is the document as it
+/// is.
+async fn finish_save<E: Document>(
+    db: &DatabaseConnection,
+    txn: DatabaseTransaction,
+    model: E::Model,
+    recorded: Recorded,
+    author: Author,
+) -> ApiResult<E::Model> {
+    let snapshot = snapshot::<E, _>(&txn, &model).await?;
+    if recorded.change == Change::Updated {
+        let previous = revision::Entity::find()
+            .filter(revision::Column::EntityType.eq(E::KIND))
+            .filter(revision::Column::EntityId.eq(E::id(&model)))
+            .filter(revision::Column::Version.eq(E::version(&model) - 1))
+            .one(&txn)
+            .await?
+            .and_then(|row| Snapshot::read(&row.entity_type, &row.snapshot).ok());
+        if previous.is_some_and(|previous| previous.same_content(&snapshot)) {
+            drop(txn);
+            let id = E::id(&model);
+            return find::<E, _>(db, id).await?.ok_or_else(|| {
+                ApiError::NotFound(format!("no {} with id {id}", human_name(E::KIND)))
+            });
+        }
+    }
+    let Recorded { change, message } = recorded;
+    record_snapshot::<E>(&txn, &model, &snapshot, change, author, message).await?;
+    txn.commit().await?;
+    Ok(model)
 }
 
 /// Checks that every linked id exists.
@@ -494,7 +525,6 @@ pub async fn update_topic(
     author: Author,
     recorded: Recorded,
 ) -> ApiResult<topic::Model> {
-    let Recorded { change, message } = recorded;
     let mut sets: Vec<(topic::Column, Expr)> = Vec::new();
     if let Some(slug) = fields.slug {
         sets.push((topic::Column::Slug, Expr::value(String::from(slug))));
@@ -538,15 +568,7 @@ pub async fn update_topic(
             return Err(unpublished(drafts));
         }
     }
-    if change == Change::Updated && unchanged::<topic::Entity>(&txn, &model).await? {
-        drop(txn);
-        return find::<topic::Entity, _>(db, id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no topic with id {id}")));
-    }
-    record::<topic::Entity>(&txn, &model, change, author, message).await?;
-    txn.commit().await?;
-    Ok(model)
+    finish_save::<topic::Entity>(db, txn, model, recorded, author).await
 }
 
 /// Creates a draft condition or side effect.
@@ -608,7 +630,6 @@ pub async fn update_named<E: Document>(
     author: Author,
     recorded: Recorded,
 ) -> ApiResult<E::Model> {
-    let Recorded { change, message } = recorded;
     let mut sets: Vec<(E::Column, Expr)> = Vec::new();
     if let Some(slug) = fields.slug {
         sets.push((E::SLUG, Expr::value(String::from(slug))));
@@ -623,15 +644,7 @@ pub async fn update_named<E: Document>(
     }
     let txn = crate::db::begin_content_write(db).await?;
     let model = bump::<E, _>(&txn, id, Some(expected), author, sets).await?;
-    if change == Change::Updated && unchanged::<E>(&txn, &model).await? {
-        drop(txn);
-        return find::<E, _>(db, id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("no {} with id {id}", human_name(E::KIND))));
-    }
-    record::<E>(&txn, &model, change, author, message).await?;
-    txn.commit().await?;
-    Ok(model)
+    finish_save::<E>(db, txn, model, recorded, author).await
 }
 
 /// Publishes, unpublishes or archives a document at `expected` version, keeping links
