@@ -155,6 +155,15 @@ impl Failure {
         }
     }
 
+    /// Input errors are the caller's (exit 2); anything else is a runtime failure.
+    fn from_api(err: crate::errors::ApiError) -> Self {
+        use crate::errors::ApiError;
+        match err {
+            ApiError::BadUserInput { .. } | ApiError::NotFound(_) => Self::config(err),
+            other => Self::runtime(other),
+        }
+    }
+
     fn runtime(err: impl std::fmt::Display) -> Self {
         Self {
             message: err.to_string(),
@@ -230,15 +239,10 @@ fn read_password() -> Result<String, Failure> {
 
 async fn user(action: UserAction, database: DatabaseArgs) -> Result<(), Failure> {
     use crate::auth::users::{self, NewUser};
-    use crate::errors::ApiError;
     telemetry::init(LogFormat::Human);
     let settings = database.settings().map_err(Failure::config)?;
     let conn = open_migrated(&settings).await?;
-    // Input errors are the caller's (exit 2); anything else is a runtime failure.
-    let fail = |err: ApiError| match err {
-        ApiError::BadUserInput { .. } | ApiError::NotFound(_) => Failure::config(err),
-        other => Failure::runtime(other),
-    };
+    let fail = Failure::from_api;
     let find = |email: String| {
         let conn = conn.clone();
         async move {
@@ -301,14 +305,10 @@ async fn user(action: UserAction, database: DatabaseArgs) -> Result<(), Failure>
 async fn token(action: TokenAction, database: DatabaseArgs) -> Result<(), Failure> {
     use crate::auth::api_tokens::{self, NewToken, Scope};
     use crate::auth::users;
-    use crate::errors::ApiError;
     telemetry::init(LogFormat::Human);
     let settings = database.settings().map_err(Failure::config)?;
     let conn = open_migrated(&settings).await?;
-    let fail = |err: ApiError| match err {
-        ApiError::BadUserInput { .. } | ApiError::NotFound(_) => Failure::config(err),
-        other => Failure::runtime(other),
-    };
+    let fail = Failure::from_api;
     match action {
         TokenAction::Create {
             name,

@@ -15,16 +15,7 @@ const PAGE: &str = "query Page($slug: String!) { topic(slug: $slug) { title vers
 const RENAME: &str = "mutation($input: UpdateTopicInput!) { updateTopic(input: $input) { topic { title version } } }";
 
 async fn send(server: &TestServer, token: Option<&str>, body: &Value) -> Response {
-    let mut request = server
-        .client
-        .post(server.url("/graphql"))
-        .header("content-type", "application/json")
-        .header("accept", "application/graphql-response+json")
-        .body(body.to_string());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    request.send().await.expect("POST /graphql")
+    server.post_response(token, body).await
 }
 
 /// Asserts the answer is the outage refusal; returns its body.

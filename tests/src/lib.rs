@@ -544,9 +544,9 @@ impl TestServer {
         (status, serde_json::from_str(&text).expect("JSON body"))
     }
 
-    /// POSTs a GraphQL request with an optional bearer token; the status and the answer's
-    /// exact text (for comparing bodies byte for byte).
-    pub async fn post_text(&self, token: Option<&str>, body: &Value) -> (u16, String) {
+    /// POSTs a GraphQL request with an optional bearer token; the whole response (headers
+    /// included).
+    pub async fn post_response(&self, token: Option<&str>, body: &Value) -> reqwest::Response {
         let mut request = self
             .client
             .post(self.url("/graphql"))
@@ -556,7 +556,13 @@ impl TestServer {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.expect("POST /graphql");
+        request.send().await.expect("POST /graphql")
+    }
+
+    /// POSTs a GraphQL request with an optional bearer token; the status and the answer's
+    /// exact text (for comparing bodies byte for byte).
+    pub async fn post_text(&self, token: Option<&str>, body: &Value) -> (u16, String) {
+        let response = self.post_response(token, body).await;
         let status = response.status().as_u16();
         (status, response.text().await.expect("body"))
     }

@@ -167,14 +167,16 @@ async fn record<E: Document>(
     message: Option<String>,
 ) -> ApiResult<()> {
     let snapshot = snapshot::<E, _>(txn, model).await?;
-    record_snapshot::<E>(txn, model, &snapshot, change, author, message).await
+    record_snapshot::<E>(txn, model, &snapshot, None, change, author, message).await
 }
 
-/// The revision (with `snapshot`) and event of the document's current state.
+/// The revision (with `snapshot`) and event of the document's current state; `previous`
+/// is the snapshot of the version before, when the caller has it.
 async fn record_snapshot<E: Document>(
     txn: &DatabaseTransaction,
     model: &E::Model,
     snapshot: &Snapshot,
+    previous: Option<&Snapshot>,
     change: Change,
     author: Author,
     message: Option<String>,
@@ -188,7 +190,12 @@ async fn record_snapshot<E: Document>(
         message,
     )
     .await?;
-    events::append::<E>(txn, model, change, author).await
+    match previous {
+        Some(previous) => {
+            events::append_after::<E>(txn, model, change, author, Some(previous)).await
+        }
+        None => events::append::<E>(txn, model, change, author).await,
+    }
 }
 
 /// Records a save of `model` made in `txn` and commits it. An editor's save that changed
@@ -202,25 +209,27 @@ async fn finish_save<E: Document>(
     recorded: Recorded,
     author: Author,
 ) -> ApiResult<E::Model> {
+    let id = E::id(&model);
     let snapshot = snapshot::<E, _>(&txn, &model).await?;
-    if recorded.change == Change::Updated {
-        let previous = revision::Entity::find()
-            .filter(revision::Column::EntityType.eq(E::KIND))
-            .filter(revision::Column::EntityId.eq(E::id(&model)))
-            .filter(revision::Column::Version.eq(E::version(&model) - 1))
-            .one(&txn)
+    let previous = events::revision_snapshot::<E>(&txn, id, E::version(&model) - 1).await?;
+    let unchanged = previous.as_ref().is_some_and(|p| p.same_content(&snapshot));
+    if recorded.change == Change::Updated && unchanged {
+        drop(txn);
+        return find::<E, _>(db, id)
             .await?
-            .and_then(|row| Snapshot::read(&row.entity_type, &row.snapshot).ok());
-        if previous.is_some_and(|previous| previous.same_content(&snapshot)) {
-            drop(txn);
-            let id = E::id(&model);
-            return find::<E, _>(db, id).await?.ok_or_else(|| {
-                ApiError::NotFound(format!("no {} with id {id}", human_name(E::KIND)))
-            });
-        }
+            .ok_or_else(|| ApiError::NotFound(format!("no {} with id {id}", human_name(E::KIND))));
     }
     let Recorded { change, message } = recorded;
-    record_snapshot::<E>(&txn, &model, &snapshot, change, author, message).await?;
+    record_snapshot::<E>(
+        &txn,
+        &model,
+        &snapshot,
+        previous.as_ref(),
+        change,
+        author,
+        message,
+    )
+    .await?;
     txn.commit().await?;
     Ok(model)
 }

@@ -74,24 +74,19 @@ fn stored(status: ContentStatus) -> String {
     status.to_value()
 }
 
-/// The slug and status a document had at `version` (from its revision), if recorded.
-async fn state_at<E: Document>(
+/// The snapshot a document's revision at `version` recorded, if any.
+pub(super) async fn revision_snapshot<E: Document>(
     txn: &DatabaseTransaction,
     id: i32,
     version: i32,
-) -> ApiResult<Option<(String, ContentStatus)>> {
+) -> ApiResult<Option<Snapshot>> {
     let row = revision::Entity::find()
         .filter(revision::Column::EntityType.eq(E::KIND))
         .filter(revision::Column::EntityId.eq(id))
         .filter(revision::Column::Version.eq(version))
         .one(txn)
         .await?;
-    Ok(row
-        .and_then(|row| Snapshot::read(&row.entity_type, &row.snapshot).ok())
-        .map(|snapshot| match snapshot {
-            Snapshot::Topic(topic) => (topic.topic.slug, topic.topic.status),
-            Snapshot::Condition(named) | Snapshot::SideEffect(named) => (named.slug, named.status),
-        }))
+    Ok(row.and_then(|row| Snapshot::read(&row.entity_type, &row.snapshot).ok()))
 }
 
 /// Appends the event of `change` to `model` (its state after the change; for a deletion,
@@ -102,14 +97,28 @@ pub async fn append<E: Document>(
     change: Change,
     author: Author,
 ) -> ApiResult<()> {
+    let previous = match change {
+        Change::Created => None,
+        _ => revision_snapshot::<E>(txn, E::id(model), E::version(model) - 1).await?,
+    };
+    append_after::<E>(txn, model, change, author, previous.as_ref()).await
+}
+
+/// [`append`], given the snapshot of the version before the change (the caller read it).
+pub(super) async fn append_after<E: Document>(
+    txn: &DatabaseTransaction,
+    model: &E::Model,
+    change: Change,
+    author: Author,
+    previous: Option<&Snapshot>,
+) -> ApiResult<()> {
     let id = E::id(model);
     let version = E::version(model);
     let slug = E::slug(model).to_owned();
     let current = E::status(model);
-    let before = match change {
-        Change::Created => None,
-        _ => state_at::<E>(txn, id, version - 1).await?,
-    };
+    let before = previous
+        .filter(|_| change != Change::Created)
+        .map(|snapshot| (snapshot.slug().to_owned(), snapshot.status()));
     let old_status = match change {
         Change::Created => None,
         Change::Deleted => Some(current),

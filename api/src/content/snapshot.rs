@@ -180,6 +180,22 @@ pub enum Snapshot {
 }
 
 impl Snapshot {
+    /// The document's slug.
+    pub fn slug(&self) -> &str {
+        match self {
+            Snapshot::Topic(topic) => &topic.topic.slug,
+            Snapshot::Condition(named) | Snapshot::SideEffect(named) => &named.slug,
+        }
+    }
+
+    /// The document's status.
+    pub fn status(&self) -> ContentStatus {
+        match self {
+            Snapshot::Topic(topic) => topic.topic.status,
+            Snapshot::Condition(named) | Snapshot::SideEffect(named) => named.status,
+        }
+    }
+
     /// Whether two snapshots hold the same content: everything but the bookkeeping a save
     /// itself changes (version, last change and last editor).
     pub fn same_content(&self, other: &Self) -> bool {
