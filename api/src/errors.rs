@@ -85,6 +85,12 @@ pub enum ApiError {
         /// Seconds until an attempt may succeed.
         retry_after_secs: u64,
     },
+    /// A subscriber fell behind the live feed by this many events, which it did not get
+    /// (`contentEvents(after:)` has them); the subscription goes on.
+    #[error(
+        "this subscription fell behind and missed {0} events; read them with `contentEvents(after:)`"
+    )]
+    EventsMissed(u64),
     /// The database cannot be reached (down, restarting, out of connections, locked):
     /// nothing was written, and the same request may succeed after `Retry-After`.
     #[error("the server cannot reach its database; try again shortly ({0})")]
@@ -127,6 +133,7 @@ impl ApiError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict { .. } => "CONFLICT",
             Self::RateLimited { .. } => "RATE_LIMITED",
+            Self::EventsMissed(_) => "EVENTS_MISSED",
             Self::Unavailable(_) => UNAVAILABLE_CODE,
             Self::Database(_) | Self::Internal(_) => "INTERNAL_SERVER_ERROR",
         }

@@ -99,6 +99,8 @@ pub struct Metrics {
     pool_size: Gauge<i64, AtomicI64>,
     pool_idle: Gauge<i64, AtomicI64>,
     pool_max: Gauge<i64, AtomicI64>,
+    sockets: Gauge<i64, AtomicI64>,
+    live_subscribers: Gauge<i64, AtomicI64>,
     cache_hits: Counter<u64, AtomicU64>,
     cache_misses: Counter<u64, AtomicU64>,
     compiled_reads: Counter<u64, AtomicU64>,
@@ -124,6 +126,8 @@ impl Default for Metrics {
         let pool_size = Gauge::default();
         let pool_idle = Gauge::default();
         let pool_max = Gauge::default();
+        let sockets = Gauge::default();
+        let live_subscribers = Gauge::default();
         let cache_lookups = Family::<CacheLabels, Counter<u64, AtomicU64>>::default();
         let anonymous_reads = Family::<ExecutorLabels, Counter<u64, AtomicU64>>::default();
         registry.register(
@@ -171,6 +175,16 @@ impl Default for Metrics {
             "Configured size limit of the database pool",
             pool_max.clone(),
         );
+        registry.register(
+            "dermis_websocket_connections",
+            "Open GraphQL WebSocket connections",
+            sockets.clone(),
+        );
+        registry.register(
+            "dermis_live_subscribers",
+            "Subscriptions listening to the live feed of content changes",
+            live_subscribers.clone(),
+        );
         // One statement each: a family's guard lives to the end of its statement, and the
         // next label's creation needs the family's write lock.
         let cache_hits = cache_lookups
@@ -198,6 +212,8 @@ impl Default for Metrics {
             pool_size,
             pool_idle,
             pool_max,
+            sockets,
+            live_subscribers,
             cache_hits,
             cache_misses,
             compiled_reads,
@@ -310,7 +326,13 @@ impl Metrics {
     }
 
     /// The text exposition of every metric, with the pool gauges read from `db` now.
-    pub fn render(&self, db: &DatabaseConnection, max_connections: u32) -> String {
+    pub fn render(
+        &self,
+        db: &DatabaseConnection,
+        max_connections: u32,
+        sockets: usize,
+        live_subscribers: usize,
+    ) -> String {
         let (size, idle) = match db.get_database_backend() {
             DbBackend::Postgres => {
                 let pool = db.get_postgres_connection_pool();
@@ -325,6 +347,9 @@ impl Metrics {
         self.pool_size.set(i64::from(size));
         self.pool_idle.set(i64::try_from(idle).unwrap_or(i64::MAX));
         self.pool_max.set(i64::from(max_connections));
+        self.sockets.set(i64::try_from(sockets).unwrap_or(i64::MAX));
+        self.live_subscribers
+            .set(i64::try_from(live_subscribers).unwrap_or(i64::MAX));
         let mut out = String::new();
         if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
             tracing::error!("cannot encode the metrics");

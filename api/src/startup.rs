@@ -62,6 +62,7 @@ pub struct Application {
     local_addr: SocketAddr,
     setup_code: Option<String>,
     db: sea_orm::DatabaseConnection,
+    sockets: Arc<crate::http::socket::Sockets>,
 }
 
 impl Application {
@@ -105,14 +106,14 @@ impl Application {
             settings.response_cache_bytes,
             settings.response_cache_ages,
         ));
-        if settings.database.backend == Backend::Postgres && cache.enabled() {
-            invalidation::listen(settings.database.url.clone(), cache.clone())
+        // The cache, the webhook worker and the live feed hear of every write.
+        match settings.database.backend {
+            Backend::Postgres => invalidation::listen(settings.database.url.clone(), cache.clone())
                 .await
-                .map_err(|e| StartupError::Listen(e.to_string()))?;
+                .map_err(|e| StartupError::Listen(e.to_string()))?,
+            Backend::Sqlite => invalidation::watch_sqlite(db.clone(), cache.clone()),
         }
-        if settings.database.backend == Backend::Sqlite && cache.enabled() {
-            invalidation::watch_sqlite(db.clone(), cache.clone());
-        }
+        crate::content::feed::spawn(db.clone());
         let webhooks = Arc::new(settings.webhooks.clone());
         crate::webhooks::worker::spawn(db.clone(), settings.webhooks.clone())
             .map_err(|e| StartupError::Listen(format!("cannot start the webhook worker: {e}")))?;
@@ -135,7 +136,9 @@ impl Application {
             db: db.clone(),
             metrics: metrics.clone(),
         };
+        let sockets = crate::http::socket::Sockets::new(settings.sockets.clone());
         let state = web::Data::new(AppState {
+            sockets: sockets.clone(),
             executor,
             cache_max_age: settings.cache_max_age,
             bench_ceiling: settings.bench_ceiling_file.clone(),
@@ -190,6 +193,7 @@ impl Application {
             local_addr,
             setup_code,
             db,
+            sockets,
         })
     }
 
@@ -213,6 +217,9 @@ impl Application {
             served = &mut server => served,
             signal = shutdown_signal() => {
                 tracing::info!("{signal} received: no new connections; finishing requests in flight");
+                // WebSocket clients are told to go (and reconnect elsewhere) rather than
+                // holding the shutdown for its whole timeout.
+                self.sockets.shut_down();
                 // The server's own future processes the stop, so it keeps being polled.
                 let graceful = handle.clone();
                 tokio::spawn(async move { graceful.stop(true).await });

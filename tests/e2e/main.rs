@@ -31,6 +31,7 @@ mod sample_content;
 mod schema_contract;
 mod sessions;
 mod shutdown;
+mod subscriptions;
 mod throttle;
 mod traffic;
 mod visibility;

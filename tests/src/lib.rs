@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 pub mod schema;
+pub mod socket;
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
@@ -689,6 +690,36 @@ impl TestServer {
             .text()
             .await
             .expect("metrics text")
+    }
+
+    /// A gauge or counter of `/metrics` (the sum of its series), 0 when absent.
+    pub async fn metric(&self, name: &str) -> f64 {
+        self.metrics()
+            .await
+            .lines()
+            .filter(|line| {
+                line.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
+    /// Waits until `n` subscriptions listen to this node's live feed (a subscription
+    /// listens once the server has run its first step, which the client is not told of).
+    pub async fn wait_for_live_subscribers(&self, n: usize) {
+        let deadline = tokio::time::Instant::now() + socket::PATIENCE;
+        loop {
+            let now = self.metric("dermis_live_subscribers").await;
+            if now == n as f64 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{now} live subscribers, expected {n}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Sends the server process a signal (`"TERM"`, `"INT"`, `"KILL"`).

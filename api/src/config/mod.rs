@@ -265,6 +265,26 @@ pub struct ServeArgs {
     /// 1800, 7200, 18000, 36000, 36000); after the last, a delivery fails.
     #[arg(long, env = "DERMIS_WEBHOOK_RETRY_SCHEDULE")]
     pub webhook_retry_schedule: Option<String>,
+    /// Open WebSocket connections (subscriptions) allowed per client address.
+    #[arg(long, env = "DERMIS_WS_MAX_SOCKETS_PER_CLIENT", default_value_t = 20)]
+    pub ws_max_sockets_per_client: u64,
+    /// Open WebSocket connections allowed per node.
+    #[arg(long, env = "DERMIS_WS_MAX_SOCKETS", default_value_t = 10_000)]
+    pub ws_max_sockets: u64,
+    /// Operations (subscriptions, and queries in flight) allowed per WebSocket connection.
+    #[arg(long, env = "DERMIS_WS_MAX_OPERATIONS", default_value_t = 50)]
+    pub ws_max_operations: u64,
+    /// Seconds a new WebSocket connection may take to send `connection_init`.
+    #[arg(long, env = "DERMIS_WS_INIT_TIMEOUT", default_value_t = 10)]
+    pub ws_init_timeout: u64,
+    /// Seconds between the server's keep-alive pings on a WebSocket connection (a client
+    /// silent for three times as long is disconnected).
+    #[arg(long, env = "DERMIS_WS_KEEPALIVE", default_value_t = 15)]
+    pub ws_keepalive: u64,
+    /// Seconds between checks of an idle WebSocket connection's credential (revoked or
+    /// expired closes the connection).
+    #[arg(long, env = "DERMIS_WS_RECHECK", default_value_t = 5)]
+    pub ws_recheck: u64,
     /// Benchmark only: serve this file's bytes at `/bench/ceiling`.
     #[arg(long, env = "DERMIS_BENCH_CEILING_FILE", hide = true)]
     pub bench_ceiling_file: Option<std::path::PathBuf>,
@@ -404,13 +424,6 @@ impl LimitArgs {
                 Ok(got)
             }
         };
-        let positive = |name: &'static str, value: usize| {
-            if value == 0 {
-                Err(ConfigError::Zero { name })
-            } else {
-                Ok(value)
-            }
-        };
         Ok(QueryLimits {
             max_depth: positive("DERMIS_MAX_QUERY_DEPTH", self.max_query_depth)?,
             max_nesting: at_most(
@@ -469,9 +482,27 @@ pub struct ServeSettings {
     pub bench_ceiling_file: Option<std::path::PathBuf>,
     /// How webhooks are delivered.
     pub webhooks: settings::WebhookSettings,
+    /// GraphQL over WebSocket: limits and timings.
+    pub sockets: settings::SocketSettings,
 }
 
 impl ServeArgs {
+    fn socket_settings(&self) -> Result<settings::SocketSettings, ConfigError> {
+        let count = |name, value| positive(name, value).map(|v| v as usize);
+        let seconds = |name, value| positive(name, value).map(Duration::from_secs);
+        Ok(settings::SocketSettings {
+            max_per_client: count(
+                "DERMIS_WS_MAX_SOCKETS_PER_CLIENT",
+                self.ws_max_sockets_per_client,
+            )?,
+            max_per_node: count("DERMIS_WS_MAX_SOCKETS", self.ws_max_sockets)?,
+            max_operations: count("DERMIS_WS_MAX_OPERATIONS", self.ws_max_operations)?,
+            init_timeout: seconds("DERMIS_WS_INIT_TIMEOUT", self.ws_init_timeout)?,
+            keepalive: seconds("DERMIS_WS_KEEPALIVE", self.ws_keepalive)?,
+            recheck: seconds("DERMIS_WS_RECHECK", self.ws_recheck)?,
+        })
+    }
+
     fn webhook_settings(&self) -> Result<settings::WebhookSettings, ConfigError> {
         let mut settings = settings::WebhookSettings {
             allow_private: self.webhook_allow_private,
@@ -509,13 +540,6 @@ impl ServeArgs {
                 got: secret.len(),
             });
         }
-        let positive = |name: &'static str, value: u64| {
-            if value == 0 {
-                Err(ConfigError::Zero { name })
-            } else {
-                Ok(value)
-            }
-        };
         let auth = AuthSettings {
             access_ttl: Duration::from_secs(positive(
                 "DERMIS_ACCESS_TOKEN_TTL",
@@ -569,7 +593,17 @@ impl ServeArgs {
             compiled_reads: self.compiled_reads,
             bench_ceiling_file: self.bench_ceiling_file.clone(),
             webhooks: self.webhook_settings()?,
+            sockets: self.socket_settings()?,
         })
+    }
+}
+
+/// `value`, unless it is zero (then the error names the setting).
+fn positive<T: Copy + PartialEq + Default>(name: &'static str, value: T) -> Result<T, ConfigError> {
+    if value == T::default() {
+        Err(ConfigError::Zero { name })
+    } else {
+        Ok(value)
     }
 }
 

@@ -127,3 +127,34 @@ impl Default for WebhookSettings {
         }
     }
 }
+
+/// Limits and timings of GraphQL over WebSocket (subscriptions).
+#[derive(Debug, Clone)]
+pub struct SocketSettings {
+    /// Open sockets per client address (an IPv6 client by its /64).
+    pub max_per_client: usize,
+    /// Open sockets per node.
+    pub max_per_node: usize,
+    /// Operations (subscriptions, and queries in flight) per socket.
+    pub max_operations: usize,
+    /// How long a new socket may take to send `connection_init`.
+    pub init_timeout: Duration,
+    /// How often the server pings; a client silent for three times this is dropped.
+    pub keepalive: Duration,
+    /// How often an idle socket's credential is checked again (a revoked or expired one
+    /// closes the socket); content is only sent after a check made since it was produced.
+    pub recheck: Duration,
+}
+
+impl Default for SocketSettings {
+    fn default() -> Self {
+        Self {
+            max_per_client: 20,
+            max_per_node: 10_000,
+            max_operations: 50,
+            init_timeout: Duration::from_secs(10),
+            keepalive: Duration::from_secs(15),
+            recheck: Duration::from_secs(5),
+        }
+    }
+}

@@ -162,6 +162,18 @@ pub(super) async fn append_after<E: Document>(
     Ok(())
 }
 
+/// Whether the public may learn of `event`: the document was published before or after
+/// the change (a draft's life is the editors' business).
+pub fn is_public(event: &content_event::Model) -> bool {
+    let published = stored(ContentStatus::Published);
+    event.old_status.as_ref() == Some(&published) || event.new_status.as_ref() == Some(&published)
+}
+
+/// The slugs of the published topic pages `event` affects.
+pub fn affected_topics(event: &content_event::Model) -> Vec<String> {
+    serde_json::from_value(event.affected_topics.clone()).unwrap_or_default()
+}
+
 /// Events after `after` (an event id), oldest first, at most `limit`.
 pub async fn since(
     db: &DatabaseConnection,
@@ -195,5 +207,31 @@ mod tests {
             "revision.restored"
         );
         assert_eq!(event_types().len(), 19);
+    }
+
+    #[test]
+    fn only_changes_to_or_from_published_are_public() {
+        let event = |old: Option<ContentStatus>, new: Option<ContentStatus>| content_event::Model {
+            id: 1,
+            event_type: "topic.updated".into(),
+            document_type: "topic".into(),
+            document_id: 1,
+            slug: "a".into(),
+            version: 2,
+            old_status: old.map(stored),
+            new_status: new.map(stored),
+            affected_topics: serde_json::json!([]),
+            author_id: None,
+            api_token_id: None,
+            created_at: now(),
+            dispatched_at: None,
+        };
+        use ContentStatus::{Archived, Draft, Published};
+        assert!(!is_public(&event(None, Some(Draft))));
+        assert!(!is_public(&event(Some(Draft), Some(Draft))));
+        assert!(!is_public(&event(Some(Draft), Some(Archived))));
+        assert!(is_public(&event(Some(Draft), Some(Published))));
+        assert!(is_public(&event(Some(Published), Some(Published))));
+        assert!(is_public(&event(Some(Published), None)));
     }
 }

@@ -3,6 +3,7 @@
 pub mod document;
 pub mod edit;
 pub mod events;
+pub mod feed;
 pub mod fields;
 pub mod links;
 pub mod pagination;
@@ -12,6 +13,7 @@ pub mod rendered;
 pub mod seed;
 pub mod snapshot;
 pub mod validate;
+pub mod watch;
 pub mod write;
 
 /// What a caller may see.

@@ -45,6 +45,7 @@ impl ErrorExtensions for ApiError {
                 }
                 Self::RateLimited { retry_after_secs } => ext.set("retryAfter", *retry_after_secs),
                 Self::Unavailable(_) => ext.set("retryAfter", RETRY_AFTER.as_secs()),
+                Self::EventsMissed(missed) => ext.set("missed", *missed),
                 _ => {}
             }
         })

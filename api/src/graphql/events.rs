@@ -74,7 +74,7 @@ impl ContentEvent {
     /// page, its old address when renamed; every published topic that links to a changed
     /// condition or side effect): what a frontend revalidates.
     async fn affected_topics(&self) -> Vec<String> {
-        serde_json::from_value(self.0.affected_topics.clone()).unwrap_or_default()
+        events::affected_topics(&self.0)
     }
 
     /// When it happened.

@@ -10,6 +10,7 @@ use std::sync::{Arc, OnceLock};
 use actix_web::web::Bytes;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{Request, ServerError, Variables};
+use futures_util::StreamExt as _;
 use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
@@ -56,6 +57,9 @@ pub enum Refused {
     /// A mutation sent with `GET`.
     #[error("mutations must be sent with POST")]
     MutationOverGet,
+    /// A subscription sent over HTTP.
+    #[error("subscriptions are served over WebSocket at /graphql (protocol graphql-transport-ws)")]
+    SubscriptionOverHttp,
 }
 
 impl Refused {
@@ -66,6 +70,7 @@ impl Refused {
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
             Self::QueryRequired => "BAD_REQUEST",
             Self::MutationOverGet => "METHOD_NOT_ALLOWED",
+            Self::SubscriptionOverHttp => "SUBSCRIPTION_NEEDS_WEBSOCKET",
         }
     }
 }
@@ -171,6 +176,18 @@ fn persisted_text(hash: &str) -> String {
 }
 
 impl Executor {
+    /// The schema whose complexity refusal names the limit, built on first use.
+    fn complexity_schema(&self) -> &AppSchema {
+        self.complexity_schema.get_or_init(|| {
+            build_complexity_schema(
+                self.db.clone(),
+                self.auth.clone(),
+                self.webhooks.clone(),
+                &self.limits,
+            )
+        })
+    }
+
     /// Whether the response cache may answer or keep `viewer`'s requests.
     fn caches(&self, viewer: &Viewer) -> bool {
         self.cache.enabled() && matches!(viewer, Viewer::Anonymous)
@@ -309,6 +326,9 @@ impl Executor {
         if request.via_get && operation_type == Some(OperationType::Mutation) {
             return Err(Refused::MutationOverGet);
         }
+        if operation_type == Some(OperationType::Subscription) {
+            return Err(Refused::SubscriptionOverHttp);
+        }
         let anonymous_read =
             matches!(viewer, Viewer::Anonymous) && operation_type == Some(OperationType::Query);
         // A request with both a query and its hash is keyed now that the hash was checked.
@@ -359,14 +379,7 @@ impl Executor {
         let mut response = self.run(&self.schema, &request, &document, context).await;
         if is_complexity_refusal(&response) {
             // Once more, on the schema whose refusal names the limit and the complexity.
-            let schema = self.complexity_schema.get_or_init(|| {
-                build_complexity_schema(
-                    self.db.clone(),
-                    self.auth.clone(),
-                    self.webhooks.clone(),
-                    &self.limits,
-                )
-            });
+            let schema = self.complexity_schema();
             let context = RequestContext::new(self.db.clone(), viewer, client);
             response = self.run(schema, &request, &document, context).await;
         }
@@ -427,22 +440,109 @@ impl Executor {
         document: &ExecutableDocument,
         context: RequestContext,
     ) -> async_graphql::Response {
-        let mut run = Request::new(request.query.clone().unwrap_or_default());
-        run.set_parsed_query(document.clone());
-        if let Some(variables) = &request.variables {
-            run = run.variables(Variables::from_json(Value::Object(variables.clone())));
-        }
-        if let Some(name) = &request.operation_name {
-            run = run.operation_name(name.clone());
-        }
         let idle = context.idle.clone();
-        let mut response = idle.track(schema.execute(run.data(context))).await;
+        let run = prepared(request, document).data(context);
+        let mut response = idle.track(schema.execute(run)).await;
         // async-graphql lists fields in the order they finished; the spec (and one ETag per
         // content) wants the query's order.
         if let Some(operation) = select_operation(document, request.operation_name.as_deref()) {
             order::restore(&mut response.data, document, &operation.selection_set.node);
         }
         response
+    }
+}
+
+/// The async-graphql request for `request`, whose document is already parsed and checked.
+fn prepared(request: &GraphqlRequest, document: &ExecutableDocument) -> Request {
+    let mut run = Request::new(request.query.clone().unwrap_or_default());
+    run.set_parsed_query(document.clone());
+    if let Some(variables) = &request.variables {
+        run = run.variables(Variables::from_json(Value::Object(variables.clone())));
+    }
+    if let Some(name) = &request.operation_name {
+        run = run.operation_name(name.clone());
+    }
+    run
+}
+
+/// One message of a streamed operation: a response body, and whether it is a request error
+/// (the operation was refused before it ran: it has no `data`, and ends the stream).
+#[derive(Debug, Clone)]
+pub struct StreamedAnswer {
+    /// The JSON body.
+    pub body: Bytes,
+    /// Refused before it ran.
+    pub refused: bool,
+}
+
+/// What an operation sent over a WebSocket gives.
+pub enum Streamed {
+    /// A query or mutation: its one answer, as over HTTP.
+    Single(Answer),
+    /// A subscription: an answer per event, until the client stops it.
+    Stream(futures_util::stream::BoxStream<'static, StreamedAnswer>),
+}
+
+impl Executor {
+    /// Answers an operation sent over a WebSocket: a query or mutation exactly as over
+    /// `POST` (limits, cache, compiled reads, invalidation), a subscription as a stream.
+    pub async fn stream(
+        &self,
+        request: GraphqlRequest,
+        viewer: Viewer,
+        client: Option<IpAddr>,
+    ) -> Result<Streamed, Refused> {
+        let (document, _) = match self.resolve(&request).await? {
+            Ok(resolved) => resolved,
+            Err(errors) => {
+                return Ok(Streamed::Single(Answer::refused(
+                    &errors,
+                    request.operation_name,
+                )));
+            }
+        };
+        let operation = select_operation(&document, request.operation_name.as_deref());
+        if operation.map(|op| op.ty) != Some(OperationType::Subscription) {
+            return self
+                .execute(request, None, viewer, client)
+                .await
+                .map(Streamed::Single);
+        }
+        // Subscriptions are few and long: they run on the schema whose complexity refusal
+        // names the limit (the extension's per-field cost does not matter here).
+        let schema = self.complexity_schema();
+        let context = RequestContext::new(self.db.clone(), viewer, client);
+        let idle = context.idle.clone();
+        let responses = schema.execute_stream(prepared(&request, &document).data(context));
+        let name = request.operation_name;
+        let answers = futures_util::stream::unfold(responses, move |mut responses| {
+            let idle = idle.clone();
+            async move {
+                use futures_util::StreamExt;
+                let response = idle.track(responses.next()).await?;
+                Some((response, responses))
+            }
+        })
+        .map(move |mut response| {
+            if let Some(operation) = select_operation(&document, name.as_deref()) {
+                order::restore(&mut response.data, &document, &operation.selection_set.node);
+            }
+            let refused = response.data == async_graphql::Value::Null
+                && !response.errors.is_empty()
+                && response.errors.iter().all(|e| e.path.is_empty());
+            let default_code = if refused {
+                "GRAPHQL_VALIDATION_FAILED"
+            } else {
+                "INTERNAL_SERVER_ERROR"
+            };
+            let errors = coded_errors(&response.errors, default_code);
+            let data = (!refused).then_some(&response.data);
+            StreamedAnswer {
+                body: Bytes::from(body(data, &errors, None)),
+                refused,
+            }
+        });
+        Ok(Streamed::Stream(Box::pin(answers)))
     }
 }
 

@@ -34,7 +34,13 @@ pub const SQLITE_CHECK_EVERY: Duration = Duration::from_millis(500);
 /// itself, whose transaction queued the announcement ([`crate::db::begin_content_write`]).
 pub fn content_changed(cache: &ResponseCache) {
     cache.invalidate();
+    wake_readers();
+}
+
+/// Wakes what reads the outbox: the webhook worker and the live feed.
+fn wake_readers() {
     crate::webhooks::worker::wake();
+    crate::content::feed::wake();
 }
 
 /// A listening connection.
@@ -58,6 +64,8 @@ pub async fn listen(url: String, cache: Arc<ResponseCache>) -> Result<(), sea_or
             availability::record_fault();
             listener = reconnect(&url).await;
             cache.set_listening(true);
+            // What was announced meanwhile is in the outbox.
+            wake_readers();
             tracing::info!("listening for content changes again");
         }
     });
@@ -70,8 +78,7 @@ async fn hear(listener: &mut PgListener, cache: &ResponseCache) {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
                 if notification.payload() != node_id() {
-                    cache.invalidate();
-                    crate::webhooks::worker::wake();
+                    content_changed(cache);
                 }
             }
             Ok(None) => {
@@ -116,8 +123,7 @@ pub fn watch_sqlite(mut db: sea_orm::DatabaseConnection, cache: Arc<ResponseCach
             match crate::db::content_version(&db).await {
                 Ok(now) if now != seen => {
                     seen = now;
-                    cache.invalidate();
-                    crate::webhooks::worker::wake();
+                    content_changed(&cache);
                 }
                 Ok(_) => {}
                 // Locked or unreadable now: whatever changed meanwhile is seen next time.

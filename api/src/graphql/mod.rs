@@ -22,6 +22,7 @@ pub mod order;
 pub mod persisted;
 pub mod query;
 pub mod response;
+pub mod subscription;
 pub mod typename;
 pub mod types;
 pub mod values;
@@ -30,24 +31,25 @@ pub mod webhooks;
 use crate::webhooks::WebhookSettings;
 use std::sync::Arc;
 
-use async_graphql::{EmptySubscription, SDLExportOptions, Schema, SchemaBuilder};
+use async_graphql::{SDLExportOptions, Schema, SchemaBuilder};
 use sea_orm::DatabaseConnection;
 
 pub use context::RequestContext;
 pub use limits::QueryLimits;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
 
 use crate::auth::Auth;
 
 /// The Dermis schema type.
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type AppSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
-fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .override_output_type_description::<async_graphql::ID>(
         "An opaque, stable identifier. Compare it for equality; do not parse it.",
@@ -101,7 +103,7 @@ pub fn build_complexity_schema(
 }
 
 fn finish(
-    builder: SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription>,
+    builder: SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot>,
     limits: &QueryLimits,
 ) -> AppSchema {
     if limits.introspection {

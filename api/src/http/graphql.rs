@@ -28,8 +28,9 @@ use super::viewer::MaybeViewer;
 use crate::graphql::executor::{Answer, Executor, GraphqlRequest};
 use crate::graphql::persisted::PersistedQuery;
 
-/// Reads the GraphQL-over-HTTP parameters (shared by `GET` and `POST`).
-fn request(
+/// Reads the GraphQL-over-HTTP parameters (shared by `GET`, `POST` and the WebSocket's
+/// `subscribe`).
+pub(super) fn request(
     query: Option<Value>,
     variables: Option<Value>,
     operation_name: Option<Value>,

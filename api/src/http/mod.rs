@@ -11,6 +11,7 @@ pub mod negotiate;
 pub mod observe;
 pub mod rate_limit;
 pub mod refusal;
+pub mod socket;
 pub mod viewer;
 
 use std::sync::Arc;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub db_max_connections: u32,
     /// `max-age` of cacheable `GET` answers, in seconds.
     pub cache_max_age: u32,
+    /// Open WebSocket connections, their limits, and their shutdown signal.
+    pub sockets: Arc<socket::Sockets>,
     /// The benchmark's ceiling: a file whose bytes `/bench/ceiling` answers
     /// (`DERMIS_BENCH_CEILING_FILE`; the route exists only then). The benchmark writes it
     /// after the server started, so it is read on first use.
@@ -61,6 +64,11 @@ pub fn routes(cfg: &mut web::ServiceConfig, bench_ceiling: bool) {
     }
     cfg.service(
         web::resource("/graphql")
+            .route(
+                web::get()
+                    .guard(actix_web::guard::fn_guard(socket::is_upgrade))
+                    .to(socket::upgrade),
+            )
             .route(web::post().to(graphql::post))
             .route(web::get().to(graphql::get))
             .default_service(web::to(graphql::method_not_allowed)),
@@ -76,7 +84,12 @@ pub fn routes(cfg: &mut web::ServiceConfig, bench_ceiling: bool) {
 async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(state.metrics.render(&state.db, state.db_max_connections))
+        .body(state.metrics.render(
+            &state.db,
+            state.db_max_connections,
+            state.sockets.open(),
+            crate::content::feed::subscribers(),
+        ))
 }
 
 /// The benchmark's ceiling (only with `DERMIS_BENCH_CEILING_FILE`): the same response bytes

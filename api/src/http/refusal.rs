@@ -44,6 +44,9 @@ pub enum Refusal {
     /// The credentials could not be checked (an unexpected failure); the cause is logged.
     #[error("Internal server error")]
     Internal,
+    /// A client, or the node, has as many WebSocket connections open as it may.
+    #[error("too many WebSocket connections open (at most {0}): close one first")]
+    TooManySockets(usize),
     /// Refused by the executor (persisted queries, a mutation over `GET`).
     #[error(transparent)]
     Executor(#[from] Refused),
@@ -61,6 +64,7 @@ impl Refusal {
             }
             Self::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::TooManySockets(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BadRequest(_) | Self::Batching | Self::Executor(_) => StatusCode::BAD_REQUEST,
         }
@@ -77,6 +81,7 @@ impl Refusal {
             Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
             Self::Unavailable => crate::errors::UNAVAILABLE_CODE,
+            Self::TooManySockets(_) => "TOO_MANY_SOCKETS",
             Self::Internal => "INTERNAL_SERVER_ERROR",
             Self::Executor(refused) => refused.code(),
         }
