@@ -73,6 +73,38 @@ def metric(base, name):
     return 0.0
 
 
+class Imported:
+    """A dataset of `size` topics imported into a new database: SQLite in a temporary folder,
+    or a new database on the PostgreSQL server `postgres` (an admin URL); `drop()` removes
+    the PostgreSQL one."""
+
+    def __init__(self, binary, size, postgres, prefix):
+        out = os.path.join(HERE, "out")
+        os.makedirs(out, exist_ok=True)
+        dataset = os.path.join(out, f"dataset-{size}.json")
+        if not os.path.exists(dataset):
+            with open(dataset, "w") as f:
+                subprocess.run([sys.executable, os.path.join(HERE, "dataset.py"), str(size)],
+                               stdout=f, check=True)
+        self.workdir = tempfile.mkdtemp(prefix=f"dermis-{prefix}-")
+        self.postgres = postgres
+        if postgres:
+            self.database = f"dermis_{prefix}_{os.getpid()}"
+            subprocess.run(["psql", postgres, "-qc", f"CREATE DATABASE {self.database}"], check=True)
+            self.url = re.sub(r"/[^/]*$", f"/{self.database}", postgres)
+        else:
+            self.url = f"sqlite://{self.workdir}/bench.db?mode=rwc"
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DERMIS_")}
+        self.env["DERMIS_DATABASE_URL"] = self.url
+        subprocess.run([binary, "import", dataset], cwd=self.workdir, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def drop(self):
+        if self.postgres:
+            subprocess.run(["psql", self.postgres, "-qc", f"DROP DATABASE IF EXISTS {self.database}"],
+                           check=False)
+
+
 def to_ms(text):
     match = re.match(r"([\d.]+)(us|ms|s|m)", text)
     value, unit = float(match.group(1)), match.group(2)

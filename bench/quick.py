@@ -13,11 +13,8 @@ the ratios comparable on a noisy machine; the full benchmark is still `bench/run
 
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
@@ -35,24 +32,8 @@ def main():
                         help="the topic page (workload a) or the first page of the listing")
     args = parser.parse_args()
 
-    out = os.path.join(bench.HERE, "out")
-    os.makedirs(out, exist_ok=True)
-    dataset = os.path.join(out, f"dataset-{args.size}.json")
-    if not os.path.exists(dataset):
-        with open(dataset, "w") as f:
-            subprocess.run([sys.executable, os.path.join(bench.HERE, "dataset.py"), str(args.size)],
-                           stdout=f, check=True)
-    workdir = tempfile.mkdtemp(prefix="dermis-quick-")
-    if args.postgres:
-        database = f"dermis_quick_{os.getpid()}"
-        subprocess.run(["psql", args.postgres, "-qc", f"CREATE DATABASE {database}"], check=True)
-        url = re.sub(r"/[^/]*$", f"/{database}", args.postgres)
-    else:
-        url = f"sqlite://{workdir}/bench.db?mode=rwc"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DERMIS_")}
-    env["DERMIS_DATABASE_URL"] = url
-    subprocess.run([args.binary, "import", dataset], cwd=workdir, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    imported = bench.Imported(args.binary, args.size, args.postgres, "quick")
+    workdir, url = imported.workdir, imported.url
     page = os.path.join(workdir, "page.json")
     if args.workload == "listing":
         text = bench.body(bench.LIST)
@@ -82,8 +63,7 @@ def main():
     finally:
         cached.stop()
         uncached.stop()
-        if args.postgres:
-            subprocess.run(["psql", args.postgres, "-qc", f"DROP DATABASE {database}"], check=False)
+        imported.drop()
     print("median: " + ", ".join(f"{name} {100 * statistics.median(values):.1f}%"
                                  for name, values in ratios.items()))
 

@@ -367,3 +367,42 @@ on_both_databases! {
         assert!(body["data"]["webhookEventTypes"].as_array().is_some_and(|t| t.contains(&json!("revision.restored"))));
     }
 }
+
+on_both_databases! {
+    async fn the_readme_receiver_verifies_deliveries_and_names_the_pages_to_revalidate(backend) {
+        let server = TestServer::on(backend).sample().env(ALLOW.0, ALLOW.1).start().await;
+        let admin = server.first_admin().await;
+        // The receiver needs its secret to start, the endpoint needs its address: a free port.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+        let url = format!("http://127.0.0.1:{port}/");
+        let (secret, _) = endpoint(&server, &admin, &url, json!([])).await;
+        let dir = dermis_tests::tempfile::tempdir().expect("temp dir");
+        let script = dermis_tests::node::docs_example("webhook-receiver.mjs", dir.path()).await;
+        let port = port.to_string();
+        let mut receiver = dermis_tests::node::NodeProcess::start(&script, &[], &[("DERMIS_WEBHOOK_SECRET", &secret), ("PORT", &port)]).await;
+        assert_eq!(receiver.line().await, json!({ "listening": url }));
+
+        // A save of the published page: verified, and its page named for revalidation.
+        let topic = server.query_as(&admin, "{ topic(slug: \"microneedling\") { id version } }", json!({})).await["topic"].clone();
+        server.query_as(&admin, "mutation($id: ID!, $v: Int!) { updateTopic(input: { id: $id, expectedVersion: $v, summary: \"Fine needles, collagen.\" }) { topic { id } } }", json!({ "id": topic["id"], "v": topic["version"] })).await;
+        assert_eq!(receiver.line().await, json!({ "received": "topic.updated", "slug": "microneedling" }));
+        assert_eq!(receiver.line().await, json!({ "revalidate": ["/procedures/microneedling"] }));
+
+        // A forged delivery is refused with 400.
+        let forged = reqwest::Client::new().post(&url)
+            .header("webhook-id", "msg_forged").header("webhook-timestamp", chrono_now())
+            .header("webhook-signature", "v1,AAAA").body("{\"type\":\"topic.deleted\",\"data\":{}}")
+            .send().await.expect("post");
+        assert_eq!(forged.status().as_u16(), 400);
+        assert!(receiver.line().await["refused"].is_string());
+    }
+}
+
+/// Seconds since the epoch, as `webhook-timestamp` carries them.
+fn chrono_now() -> String {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
+        .to_string()
+}

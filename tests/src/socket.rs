@@ -1,19 +1,17 @@
 //! A raw `graphql-transport-ws` client for the protocol's edges (what the official client
 //! never sends); the official `graphql-ws` client from npm runs through [`node_client`].
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error, Message};
 
 use crate::TestServer;
+use crate::node::{NodeProcess, node_clients};
 
 type Stream =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -218,33 +216,10 @@ fn closed(frame: Option<CloseFrame>) -> Received {
     })
 }
 
-/// The folder of the Node.js client tests (`tests/clients`), its packages installed
-/// (`npm ci`, once per test process).
-pub async fn node_clients() -> PathBuf {
-    static READY: tokio::sync::OnceCell<PathBuf> = tokio::sync::OnceCell::const_new();
-    READY
-        .get_or_init(|| async {
-            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("clients");
-            if !dir.join("node_modules/graphql-ws/package.json").exists() {
-                let status = tokio::process::Command::new("npm")
-                    .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-                    .current_dir(&dir)
-                    .status()
-                    .await
-                    .expect("run npm ci in tests/clients");
-                assert!(status.success(), "npm ci in tests/clients failed");
-            }
-            dir
-        })
-        .await
-        .clone()
-}
-
 /// A subscription made with the official `graphql-ws` client in Node.js
 /// (`tests/clients/subscribe.mjs`): what it received, line by line.
 pub struct NodeSubscriber {
-    child: tokio::process::Child,
-    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    process: NodeProcess,
 }
 
 impl NodeSubscriber {
@@ -256,43 +231,26 @@ impl NodeSubscriber {
         variables: Value,
         token: Option<&str>,
     ) -> Self {
-        let dir = node_clients().await;
-        let mut child = tokio::process::Command::new("node")
-            .arg(dir.join("subscribe.mjs"))
-            .arg(server.ws_url())
-            .arg(query)
-            .arg(variables.to_string())
-            .arg(token.unwrap_or(""))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("run node");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let mut subscriber = Self {
-            child,
-            lines: BufReader::new(stdout).lines(),
-        };
-        let first = subscriber.line().await;
+        let script = node_clients().await.join("subscribe.mjs");
+        let args = [
+            server.ws_url(),
+            query.to_owned(),
+            variables.to_string(),
+            token.unwrap_or("").to_owned(),
+        ];
+        let mut process = NodeProcess::start(&script, &args, &[]).await;
+        let first = process.line().await;
         assert_eq!(first, json!({ "ready": true }), "the client connected");
-        subscriber
+        Self { process }
     }
 
     /// The client's next line (a `next`, `error`, `complete` or `closed` report).
     pub async fn line(&mut self) -> Value {
-        let line = tokio::time::timeout(PATIENCE, self.lines.next_line())
-            .await
-            .expect("the client reports within the patience")
-            .expect("read the client's output")
-            .expect("the client is still running");
-        serde_json::from_str(&line).expect("a JSON line")
+        self.process.line().await
     }
 
     /// Stops the subscription and the client.
-    pub async fn stop(mut self) {
-        if let Some(stdin) = self.child.stdin.as_mut() {
-            let _ = stdin.write_all(b"stop\n").await;
-        }
-        let _ = tokio::time::timeout(PATIENCE, self.child.wait()).await;
+    pub async fn stop(self) {
+        self.process.stop().await;
     }
 }
