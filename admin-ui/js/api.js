@@ -1,8 +1,10 @@
 // The GraphQL client: the admin UI uses nothing but the public API.
 //
 // The session (access and refresh token) lives in this module's memory only, never in
-// localStorage or a cookie a script could read back later: a reload signs the editor out,
-// and the page asks before a reload would lose unsaved work.
+// localStorage or a cookie a script could read back later: a reload signs the editor out.
+// Unsaved work is kept apart from it (editor.js keeps the form's content, never a token), and
+// a session that ends under a request asks the editor to sign in again (`onSessionEnd`)
+// before the request is sent again.
 
 const AUTH_FIELDS = 'accessToken accessTokenExpiresAt refreshToken user { id email displayName role }';
 
@@ -93,10 +95,32 @@ async function refresh() {
     }
     // The database is out: the session is not over, only not renewable yet.
     if (body.errors?.[0]?.extensions?.code === OUTAGE) throw new ApiError(body.errors);
-    setSession(null);
+    // The session is over (expired, ended by a password change or a sign-out elsewhere);
+    // the caller decides whether to ask the editor to sign in again first.
     return false;
   })().finally(() => { refreshing = null; });
   return refreshing;
+}
+
+let signingInAgain = null;
+let signInAgainHandler = null;
+
+/**
+ * Registers who is asked when the session ends under a request (its refresh token expired,
+ * or the password was changed elsewhere): `handler(user)` resolves true once the same user
+ * has signed in again (the request is then sent again), false to end the session. One ask
+ * at a time, whatever the number of requests waiting.
+ */
+export function onSessionEnd(handler) {
+  signInAgainHandler = handler;
+}
+
+async function signInAgain(user) {
+  if (!signInAgainHandler) return false;
+  signingInAgain ||= Promise.resolve(signInAgainHandler(user))
+    .then((done) => Boolean(done) && currentUser()?.id === user.id)
+    .finally(() => { signingInAgain = null; });
+  return signingInAgain;
 }
 
 /**
@@ -107,10 +131,10 @@ async function refresh() {
  * `Retry-After`) until it goes through or fails otherwise: the form, and the work in it,
  * stay as they are meanwhile, and the session is kept.
  */
-export async function gql(query, variables = {}) {
+export async function gql(query, variables = {}, { anonymous = false } = {}) {
   for (;;) {
     try {
-      const data = await once(query, variables);
+      const data = await (anonymous ? withoutSession(query, variables) : once(query, variables));
       setOutage(false);
       return data;
     } catch (error) {
@@ -125,11 +149,25 @@ export async function gql(query, variables = {}) {
   }
 }
 
+/** Sends an operation that needs no session (signing in): no token, nothing renewed. */
+async function withoutSession(query, variables) {
+  const { body, retryAfter } = await post(query, variables, null);
+  if (body.errors?.length) {
+    const error = new ApiError(body.errors, body.data);
+    error.retryAfter = retryAfter;
+    throw error;
+  }
+  return body.data;
+}
+
 async function once(query, variables) {
   if (session && Date.parse(session.accessTokenExpiresAt) - Date.now() < 20_000) await refresh();
   let { status, body, retryAfter } = await post(query, variables, session?.accessToken);
-  if (status === 401 && session && (await refresh())) {
-    ({ status, body, retryAfter } = await post(query, variables, session.accessToken));
+  if (status === 401 && session) {
+    const user = session.user;
+    if ((await refresh()) || (await signInAgain(user))) {
+      ({ status, body, retryAfter } = await post(query, variables, session.accessToken));
+    }
   }
   if (status === 401) setSession(null);
   if (body.errors?.length) {
@@ -142,13 +180,13 @@ async function once(query, variables) {
 
 /** Signs in; throws ApiError. */
 export async function login(email, password) {
-  const data = await gql(`mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { ${AUTH_FIELDS} } }`, { e: email, p: password });
+  const data = await gql(`mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { ${AUTH_FIELDS} } }`, { e: email, p: password }, { anonymous: true });
   setSession(data.login);
 }
 
 /** Creates the first admin with the setup code and signs in as them. */
 export async function createFirstAdmin(input) {
-  const data = await gql(`mutation($input: CreateFirstAdminInput!) { createFirstAdmin(input: $input) { ${AUTH_FIELDS} } }`, { input });
+  const data = await gql(`mutation($input: CreateFirstAdminInput!) { createFirstAdmin(input: $input) { ${AUTH_FIELDS} } }`, { input }, { anonymous: true });
   setSession(data.createFirstAdmin);
 }
 

@@ -1,10 +1,10 @@
 // The admin UI's entry: boot (setup or login), the header, and hash routing.
 
 import { h, replace, append } from './dom.js';
-import { gql, currentUser, onSession, onOutage, logout } from './api.js';
+import { gql, currentUser, onSession, onSessionEnd, onOutage, logout } from './api.js';
 import { clearAlert, guardUnsaved, hasUnsaved, mayLeave, alertError } from './ui.js';
 import { onReshow } from './nav.js';
-import { setupScreen, loginScreen } from './screens/auth.js';
+import { setupScreen, loginScreen, signInAgainDialog } from './screens/auth.js';
 import { dashboardScreen } from './screens/dashboard.js';
 import { listScreen } from './screens/list.js';
 import { topicScreen } from './screens/topic.js';
@@ -104,6 +104,9 @@ function renderHeader(user) {
     h('a', { href: '#/account', title: 'Your account' }, user.displayName),
     h('button', { type: 'button', class: 'link', onclick: async () => { if (await mayLeave()) { guardUnsaved(null); await logout(); } } }, 'Sign out'));
 }
+
+// A session that ends under a request asks for the password over the screen it is on.
+onSessionEnd(signInAgainDialog);
 
 onOutage((out) => {
   document.getElementById('outage').hidden = !out;

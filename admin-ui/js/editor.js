@@ -2,7 +2,8 @@
 // actions (publish, unpublish, archive, delete) and the messages around them.
 
 import { h, replace, badge, when } from './dom.js';
-import { gql } from './api.js';
+import { gql, currentUser } from './api.js';
+import { draftKey, keep, kept, forget } from './drafts.js';
 import { say, alertError, clearAlert, clearFieldErrors, reportError, dialog, confirmAction, guardUnsaved } from './ui.js';
 import { fieldDiff } from './diff.js';
 import { go } from './nav.js';
@@ -22,19 +23,96 @@ export class Editor {
     this.doc = null;
     this.base = null;
     this.read = () => this.base;
-    guardUnsaved(() => this.dirty());
+    this.busy = false;
+    // A version restored from the browser's copy was edited on: saving it is checked
+    // against that version, so someone's save since then shows as a conflict.
+    this.restoredFrom = null;
+    this.key = null;
+    guardUnsaved(() => this.dirty(), () => this.forgetDraft());
   }
 
-  /** Shows the form in `main`; `build` (re)draws it from `this.base` after loads and saves. */
+  /**
+   * Shows the form in `main`; `build(state)` (re)draws it from `state` (by default
+   * `this.base`) after loads and saves. Offers back unsaved work this browser kept.
+   */
   mount(main, build) {
-    this.onSaved = build;
-    this.onReload = build;
+    this.onSaved = () => build();
+    this.onReload = () => build();
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.save();
     });
+    this.form.addEventListener('keydown', (event) => {
+      if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === 's') {
+        event.preventDefault();
+        this.save();
+      } else if (event.key === 'Enter' && event.target.matches('input:not([type="checkbox"]):not([type="submit"])')) {
+        // Enter in a one-line field is not "save the whole document".
+        event.preventDefault();
+      }
+    });
+    let timer = null;
+    const later = () => { clearTimeout(timer); timer = setTimeout(() => this.keepDraft(), 300); };
+    this.form.addEventListener('input', later);
+    this.form.addEventListener('change', later);
+    window.addEventListener('pagehide', () => this.keepDraft());
     build();
-    main.replaceChildren(this.form);
+    main.replaceChildren(...[this.restoreOffer(build)].filter(Boolean), this.form);
+  }
+
+  /** Keeps the form's content in the browser while it differs from the document. */
+  keepDraft() {
+    if (!this.key || !this.form.isConnected) return;
+    if (this.dirty()) keep(this.key, { at: new Date().toISOString(), version: this.restoredFrom ?? this.doc?.version ?? null, state: this.read() });
+    else forget(this.key);
+  }
+
+  /** Forgets the browser's copy (saved, or discarded by the editor). */
+  forgetDraft() {
+    if (this.key) forget(this.key);
+  }
+
+  /** A notice offering back the unsaved work kept for this document, if any differs. */
+  restoreOffer(build) {
+    const entry = this.key && kept(this.key);
+    if (!entry || JSON.stringify(entry.state) === JSON.stringify(this.base)) return null;
+    const { kind } = this;
+    const moved = this.doc && entry.version !== null && entry.version !== this.doc.version;
+    const notice = h('div', { class: 'notice', role: 'region', 'aria-label': 'Unsaved changes' },
+      h('p', {}, `You have unsaved changes to this ${kind.one} from ${when(entry.at)}, kept in this browser.`,
+        moved ? ` They were made on version ${entry.version}; it is now at version ${this.doc.version}, so saving them will show what changed meanwhile.` : ''),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'primary', onclick: () => {
+          this.restoredFrom = moved ? entry.version : null;
+          build(entry.state);
+          notice.remove();
+          say('Your unsaved changes are back in the form. They are not saved yet.');
+        } }, 'Restore my changes'),
+        h('button', { type: 'button', onclick: () => { this.forgetDraft(); notice.remove(); } }, 'Discard them')));
+    return notice;
+  }
+
+  /**
+   * Runs `action` with the toolbar disabled (a double click does it once), the submit
+   * button saying `label` meanwhile; resolves with its result, or false when busy.
+   */
+  async busyWhile(label, action) {
+    if (this.busy) return false;
+    this.busy = true;
+    const buttons = [...this.form.querySelectorAll('.toolbar button')];
+    const submit = this.form.querySelector('.toolbar button[type="submit"]');
+    const text = submit?.textContent;
+    for (const button of buttons) button.disabled = true;
+    if (submit && label) submit.textContent = label;
+    this.form.setAttribute('aria-busy', 'true');
+    try {
+      return await action();
+    } finally {
+      this.busy = false;
+      for (const button of buttons) button.disabled = false;
+      if (submit && label) submit.textContent = text;
+      this.form.removeAttribute('aria-busy');
+    }
   }
 
   /** Whether the form differs from what was loaded or last saved. */
@@ -47,10 +125,12 @@ export class Editor {
     if (!id) {
       this.doc = null;
       this.base = this.toState(null);
+      this.key = draftKey(currentUser()?.id, this.kind.route, null);
       return null;
     }
     this.doc = await this.fetch(id);
     this.base = this.doc ? this.toState(this.doc) : null;
+    this.key = this.doc ? draftKey(currentUser()?.id, this.kind.route, this.doc.id) : null;
     return this.doc;
   }
 
@@ -85,7 +165,11 @@ export class Editor {
    * changed on the server, with the choice to load theirs or overwrite knowingly.
    * Resolves true when saved.
    */
-  async save({ overwriteVersion } = {}) {
+  save(options) {
+    return this.busyWhile(this.doc ? 'Saving…' : 'Creating…', () => this.saveNow(options));
+  }
+
+  async saveNow({ overwriteVersion } = {}) {
     clearFieldErrors(this.form);
     clearAlert();
     const { kind } = this;
@@ -95,14 +179,17 @@ export class Editor {
         const data = await gql(`mutation($input: Create${kind.mutation}Input!) { create${kind.mutation}(input: $input) { ${kind.payload} { ${this.selection} } } }`,
           { input: this.createInput(state) });
         this.adopt(data[`create${kind.mutation}`][kind.payload]);
+        this.forgetDraft();
         guardUnsaved(null);
         say(`Created the draft ${kind.one}.`);
         await go(`#/${kind.route}/${this.doc.id}`);
         return true;
       }
-      const input = { id: this.doc.id, expectedVersion: overwriteVersion ?? this.doc.version, ...this.updateInput(state) };
+      const input = { id: this.doc.id, expectedVersion: overwriteVersion ?? this.restoredFrom ?? this.doc.version, ...this.updateInput(state) };
       const data = await gql(`mutation($input: Update${kind.mutation}Input!) { update${kind.mutation}(input: $input) { ${kind.payload} { ${this.selection} } } }`, { input });
       this.adopt(data[`update${kind.mutation}`][kind.payload]);
+      this.restoredFrom = null;
+      this.forgetDraft();
       say(`Saved version ${this.doc.version}.`);
       this.onSaved?.();
       return true;
@@ -122,7 +209,7 @@ export class Editor {
       return false;
     }
     const choice = await dialog('Someone else saved this meanwhile', [
-      h('p', {}, `The ${kind.one} is now at version ${theirs.version} (you started from version ${this.doc.version}). Your changes are still here and nothing was saved.`),
+      h('p', {}, `The ${kind.one} is now at version ${theirs.version} (you started from version ${this.restoredFrom ?? this.doc.version}). Your changes are still here and nothing was saved.`),
       h('p', {}, 'Differences between the server\'s version (−) and yours (+):'),
       fieldDiff(this.labels, this.display(this.toState(theirs)), this.display(mine), { beforeName: 'the server', afterName: 'yours' }),
     ], [
@@ -130,9 +217,11 @@ export class Editor {
       { label: 'Load their version (discard mine)', value: 'theirs' },
       { label: 'Overwrite with mine', value: 'mine', kind: 'danger' },
     ]);
-    if (choice === 'mine') return this.save({ overwriteVersion: theirs.version });
+    if (choice === 'mine') return this.saveNow({ overwriteVersion: theirs.version });
     if (choice === 'theirs') {
       this.adopt(theirs);
+      this.restoredFrom = null;
+      this.forgetDraft();
       this.onReload?.();
       say(`Loaded version ${theirs.version}.`);
       return false;
@@ -142,9 +231,13 @@ export class Editor {
   }
 
   /** Runs a state change (publish, unpublish, archive) after saving pending changes. */
-  async transition(action, extra = {}) {
+  transition(action, extra = {}) {
+    return this.busyWhile(null, () => this.transitionNow(action, extra));
+  }
+
+  async transitionNow(action, extra = {}) {
     const { kind } = this;
-    if (this.dirty() && !(await this.save())) return;
+    if (this.dirty() && !(await this.saveNow())) return;
     const input = { id: this.doc.id, expectedVersion: this.doc.version, ...extra };
     const inputType = action === 'publish' && kind.type === 'TOPIC' ? 'PublishTopicInput' : 'DocumentVersionInput';
     const name = `${action}${kind.mutation}`;
@@ -159,7 +252,7 @@ export class Editor {
         const ok = await confirmAction('Publish the linked drafts too?',
           `This topic links to unpublished documents: ${docs.map((d) => d.slug).join(', ')}. The public would see broken links, so they must be published with it.`,
           'Publish all together', 'primary');
-        if (ok) await this.transition('publish', { includeLinked: true });
+        if (ok) await this.transitionNow('publish', { includeLinked: true });
         return;
       }
       if (error.code === 'CONFLICT' && error.extensions.reason === 'LINKED_FROM_PUBLISHED') {
@@ -171,12 +264,17 @@ export class Editor {
   }
 
   /** Deletes the document after confirmation. */
-  async remove() {
+  remove() {
+    return this.busyWhile(null, () => this.removeNow());
+  }
+
+  async removeNow() {
     const { kind } = this;
     const label = this.doc[kind.labelField];
     if (!(await confirmAction(`Delete this ${kind.one}?`, `“${label}” will be deleted. Its history is kept, but the ${kind.one} is gone from every list.`, 'Delete'))) return;
     try {
       await gql(`mutation($input: DocumentVersionInput!) { delete${kind.mutation}(input: $input) { deletedId } }`, { input: { id: this.doc.id, expectedVersion: this.doc.version } });
+      this.forgetDraft();
       guardUnsaved(null);
       say(`Deleted “${label}”.`);
       await go(`#/${kind.route}`);

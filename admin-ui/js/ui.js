@@ -123,10 +123,15 @@ export async function submitForm(form, action) {
 // ----- unsaved work ----------------------------------------------------------------------
 
 let dirtyCheck = null;
+let onDiscard = null;
 
-/** Registers the current screen's "has unsaved changes?" check (null when none). */
-export function guardUnsaved(check) {
+/**
+ * Registers the current screen's "has unsaved changes?" check (null when none), and what
+ * to do when the editor chooses to leave them (forget the copy kept in the browser).
+ */
+export function guardUnsaved(check, discard = null) {
   dirtyCheck = check;
+  onDiscard = check ? discard : null;
 }
 
 /** Whether the current screen holds unsaved changes. */
@@ -137,7 +142,9 @@ export function hasUnsaved() {
 /** Asks whether to leave a screen with unsaved changes; true when leaving is fine. */
 export async function mayLeave() {
   if (!hasUnsaved()) return true;
-  return confirmAction('Leave without saving?', 'You have unsaved changes on this screen. If you leave, they are lost.', 'Leave and discard');
+  const leave = await confirmAction('Leave without saving?', 'You have unsaved changes on this screen. If you leave, they are lost.', 'Leave and discard');
+  if (leave) onDiscard?.();
+  return leave;
 }
 
 window.addEventListener('beforeunload', (event) => {

@@ -3,23 +3,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launch, newPage, api, adminToken, createUser, signIn, screenshot, screenshotAll, holdWriteLock } from './harness.mjs';
-
-/** Runs `body(server, browser)` on a fresh server and browser, then cleans up; a failing
- * test leaves screenshots of its pages. */
-async function withServer(name, env, body) {
-  const server = await startServer(env);
-  const browser = await launch();
-  try {
-    await body(server, browser);
-  } catch (error) {
-    await screenshotAll(server, `failed-${name}`);
-    throw error;
-  } finally {
-    await browser.close();
-    await server.stop();
-  }
-}
+import { withServer, newPage, api, adminToken, createUser, signIn, screenshot, holdWriteLock } from './harness.mjs';
 
 async function sampleTopicId(server) {
   return (await api(server, '{ topic(slug: "microneedling") { id } }')).data.topic.id;

@@ -164,3 +164,20 @@ export function unnamedControls(page) {
     })
     .map((el) => el.outerHTML.slice(0, 120)));
 }
+
+/** Runs `body(server, browser)` on a fresh server and browser, then cleans up; a failing
+ * test leaves screenshots of its pages. */
+export async function withServer(name, env, body) {
+  const server = await startServer(env);
+  const browser = await launch();
+  try {
+    await body(server, browser);
+  } catch (error) {
+    await screenshotAll(server, `failed-${name}`);
+    throw error;
+  } finally {
+    await browser.close();
+    await server.stop();
+  }
+}
+

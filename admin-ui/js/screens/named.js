@@ -30,8 +30,7 @@ export async function namedScreen(main, kind, id) {
     return;
   }
 
-  function build() {
-    const state = editor.base;
+  function build(state = editor.base) {
     const name = h('input', { name: 'name', value: state.name, required: true, maxlength: 200 });
     const slug = h('input', { name: 'slug', value: state.slug, class: 'mono', spellcheck: 'false' });
     const description = h('textarea', { name: 'description', rows: 8 }, state.description);

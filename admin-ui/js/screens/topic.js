@@ -96,8 +96,7 @@ export async function topicScreen(main, id) {
     return;
   }
 
-  function build() {
-    const state = editor.base;
+  function build(state = editor.base) {
     const title = h('input', { name: 'title', value: state.title, required: true, maxlength: 200 });
     const slug = h('input', { name: 'slug', value: state.slug, class: 'mono', spellcheck: 'false' });
     const summary = h('textarea', { name: 'summary', rows: 3 }, state.summary);

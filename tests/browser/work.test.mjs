@@ -1,0 +1,136 @@
+// An editor's work is never lost: a session that ends under a save asks for the password
+// over the form and then saves; a reload (or a closed tab) offers the unsaved work back; a
+// double click saves once; Ctrl+S saves and Enter in a one-line field does not.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { withServer, newPage, api, adminToken, signIn, screenshot, PASSWORD } from './harness.mjs';
+
+const topic = async (server) => (await api(server, '{ topic(slug: "microneedling") { id version summary title } }')).data.topic;
+
+test('the session ends in another tab before Save: the password is asked over the form, and the save lands', () => withServer('session-end', {}, async (server, browser) => {
+  const token = await adminToken(server);
+  const { id } = await topic(server);
+  const page = await newPage(browser, server);
+  await signIn(page, 'admin@example.org');
+  await page.goto(`/admin/#/topics/${id}`);
+  const typed = 'Typed before the password changed elsewhere.';
+  await page.getByLabel('Summary', { exact: true }).fill(typed);
+
+  // "Another tab" changes the password: every session of the user ends.
+  const newPassword = `${PASSWORD} renewed`;
+  const changed = await api(server, 'mutation($i: ChangePasswordInput!) { changePassword(input: $i) { accessToken } }',
+    { i: { currentPassword: PASSWORD, newPassword } }, token);
+  assert.ok(changed.data, JSON.stringify(changed));
+
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  const again = page.getByRole('dialog', { name: 'Your session has ended' });
+  await again.waitFor();
+  await screenshot(page, 'sign-in-again');
+  // The form is still there behind the dialog, with the work in it; nothing is saved yet.
+  assert.equal(await page.getByLabel('Summary', { exact: true }).inputValue(), typed);
+  assert.equal((await topic(server)).version, 1);
+
+  // A wrong password is said so in the dialog; the right one saves.
+  await again.getByLabel('Password', { exact: true }).fill('not the password at all');
+  await again.getByRole('button', { name: 'Sign in' }).click();
+  await again.getByText('That password is not right.').waitFor();
+  await again.getByLabel('Password', { exact: true }).fill(newPassword);
+  await again.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Saved version 2.').waitFor();
+  await again.waitFor({ state: 'detached' });
+  assert.equal((await topic(server)).summary, typed);
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0, 'still on the editor, signed in');
+  assert.deepEqual(page.problems, []);
+}));
+
+test('unsaved work survives a reload and a closed tab, and is offered back on the document', () => withServer('restore', {}, async (server, browser) => {
+  const token = await adminToken(server);
+  const { id } = await topic(server);
+  const context = await browser.newContext({ baseURL: server.base, viewport: { width: 1280, height: 900 } });
+  const first = await context.newPage();
+  await signIn(first, 'admin@example.org');
+  await first.goto(`/admin/#/topics/${id}`);
+  const typed = 'Half-written when the tab was closed.';
+  await first.getByLabel('Summary', { exact: true }).fill(typed);
+  await first.getByLabel('Feature 1', { exact: true }).fill('A changed first feature');
+  // The copy is written as the editor types (after a short pause), not only at unload.
+  await first.waitForFunction(() => Object.keys(localStorage).some((k) => k.startsWith('dermis.unsaved.')));
+  const kept = await first.evaluate(() => Object.entries(localStorage).filter(([k]) => k.startsWith('dermis.unsaved.')).map(([, v]) => v).join());
+  assert.ok(kept.includes(typed), 'the form content is kept');
+  assert.ok(!/accessToken|refreshToken|eyJ/.test(kept), 'no token is kept');
+  await first.close({ runBeforeUnload: false });
+
+  // Meanwhile someone else saves the topic: restoring must not silently overwrite them.
+  const other = await api(server, 'mutation($i: UpdateTopicInput!) { updateTopic(input: $i) { topic { version } } }',
+    { i: { id, expectedVersion: 1, title: 'Microneedling (their title)' } }, token);
+  assert.equal(other.data.updateTopic.topic.version, 2);
+
+  const page = await context.newPage();
+  page.problems = [];
+  page.on('pageerror', (error) => page.problems.push(error.message));
+  await signIn(page, 'admin@example.org');
+  await page.goto(`/admin/#/topics/${id}`);
+  const offer = page.getByRole('region', { name: 'Unsaved changes' });
+  await offer.waitFor();
+  assert.match(await offer.textContent(), /made on version 1; it is now at version 2/);
+  await screenshot(page, 'restore-offer');
+  await offer.getByRole('button', { name: 'Restore my changes' }).click();
+  assert.equal(await page.getByLabel('Summary', { exact: true }).inputValue(), typed);
+  assert.equal(await page.getByLabel('Feature 1', { exact: true }).inputValue(), 'A changed first feature');
+
+  // Saving the restored work meets their save as a conflict; overwriting is a choice.
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  const conflict = page.getByRole('dialog', { name: 'Someone else saved this meanwhile' });
+  await conflict.waitFor();
+  await conflict.getByRole('button', { name: 'Overwrite with mine' }).click();
+  await page.getByText('Saved version 3.').waitFor();
+  assert.equal((await topic(server)).summary, typed);
+
+  // Saved: nothing is offered any more.
+  await page.reload();
+  await signIn(page, 'admin@example.org');
+  await page.goto(`/admin/#/topics/${id}`);
+  await page.getByLabel('Summary', { exact: true }).waitFor();
+  assert.equal(await page.getByRole('region', { name: 'Unsaved changes' }).count(), 0);
+  assert.equal(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('dermis.unsaved.')).length), 0);
+  assert.deepEqual(page.problems, []);
+  await context.close();
+}));
+
+test('a double click saves once; Ctrl+S saves; Enter in a one-line field does not', () => withServer('double-click', {}, async (server, browser) => {
+  await adminToken(server);
+  const { id } = await topic(server);
+  const page = await newPage(browser, server);
+  await signIn(page, 'admin@example.org');
+  await page.goto(`/admin/#/topics/${id}`);
+  await page.getByLabel('Summary', { exact: true }).fill('Saved by a double click, once.');
+  await page.getByRole('button', { name: 'Save', exact: true }).dblclick();
+  await page.getByText('Saved version 2.').waitFor();
+  // Give a second save every chance to land (or to fail as a conflict) before counting.
+  await page.getByRole('button', { name: 'Save', exact: true }).waitFor();
+  assert.equal(await page.getByRole('dialog').count(), 0, 'no conflict dialog');
+  const history = await api(server, `{ revisions(documentType: TOPIC, documentId: "${id}") { edges { node { version } } } }`,
+    {}, (await api(server, 'mutation { login(input: { email: "admin@example.org", password: "correct horse battery staple" }) { accessToken } }')).data.login.accessToken);
+  assert.deepEqual(history.data.revisions.edges.map((e) => e.node.version).sort(), [1, 2]);
+
+  // While a save runs the buttons say so and are disabled.
+  await page.getByLabel('Summary', { exact: true }).fill('Saved with the keyboard.');
+  await page.route('**/graphql', async (route) => { await new Promise((r) => { setTimeout(r, 300); }); await route.continue(); });
+  await page.keyboard.press('Control+s');
+  const busy = page.getByRole('button', { name: 'Saving…' });
+  await busy.waitFor();
+  assert.equal(await busy.isDisabled(), true);
+  await page.getByText('Saved version 3.').waitFor();
+  await page.unroute('**/graphql');
+
+  // Enter in the title does not save the document: the save that follows is the only one
+  // (had Enter saved, this would be version 5).
+  await page.getByLabel('Title', { exact: true }).fill('Enter must not save this');
+  await page.getByLabel('Title', { exact: true }).press('Enter');
+  await page.getByLabel('Summary', { exact: true }).fill('Saved after Enter, by Ctrl+S.');
+  await page.keyboard.press('Control+s');
+  await page.getByText('Saved version 4.').waitFor();
+  assert.deepEqual(await topic(server), { id, version: 4, summary: 'Saved after Enter, by Ctrl+S.', title: 'Enter must not save this' });
+  assert.deepEqual(page.problems, []);
+}));
