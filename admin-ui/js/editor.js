@@ -5,7 +5,7 @@ import { h, replace, badge, when } from './dom.js';
 import { gql, currentUser } from './api.js';
 import { draftKey, keep, kept, forget } from './drafts.js';
 import { say, alertError, clearAlert, clearFieldErrors, reportError, dialog, confirmAction, guardUnsaved } from './ui.js';
-import { fieldDiff } from './diff.js';
+import { merge, changedFields } from './merge.js';
 import { go } from './nav.js';
 
 /**
@@ -15,6 +15,7 @@ import { go } from './nav.js';
  * - toState(doc): the form's state for a document (plain data)
  * - display(state): {key: display string} for the diff, with `labels` [[key, label]]
  * - createInput(state), updateInput(state): mutation inputs
+ * - identities: per list field, how its items are known when merging (default: by value)
  */
 export class Editor {
   constructor(spec, form) {
@@ -27,6 +28,8 @@ export class Editor {
     // A version restored from the browser's copy was edited on: saving it is checked
     // against that version, so someone's save since then shows as a conflict.
     this.restoredFrom = null;
+    // What a restored version started from: the merge's base when it meets a newer save.
+    this.mergeBase = null;
     this.key = null;
     guardUnsaved(() => this.dirty(), () => this.forgetDraft());
   }
@@ -37,7 +40,7 @@ export class Editor {
    */
   mount(main, build) {
     this.onSaved = () => build();
-    this.onReload = () => build();
+    this.onReload = (state) => build(state);
     this.form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.save();
@@ -63,8 +66,16 @@ export class Editor {
   /** Keeps the form's content in the browser while it differs from the document. */
   keepDraft() {
     if (!this.key || !this.form.isConnected) return;
-    if (this.dirty()) keep(this.key, { at: new Date().toISOString(), version: this.restoredFrom ?? this.doc?.version ?? null, state: this.read() });
-    else forget(this.key);
+    if (this.dirty()) {
+      keep(this.key, {
+        at: new Date().toISOString(),
+        version: this.restoredFrom ?? this.doc?.version ?? null,
+        base: this.mergeBase ?? this.base,
+        state: this.read(),
+      });
+    } else {
+      forget(this.key);
+    }
   }
 
   /** Forgets the browser's copy (saved, or discarded by the editor). */
@@ -84,6 +95,7 @@ export class Editor {
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'primary', onclick: () => {
           this.restoredFrom = moved ? entry.version : null;
+          this.mergeBase = moved ? entry.base ?? null : null;
           build(entry.state);
           notice.remove();
           say('Your unsaved changes are back in the form. They are not saved yet.');
@@ -169,7 +181,7 @@ export class Editor {
     return this.busyWhile(this.doc ? 'Saving…' : 'Creating…', () => this.saveNow(options));
   }
 
-  async saveNow({ overwriteVersion } = {}) {
+  async saveNow() {
     clearFieldErrors(this.form);
     clearAlert();
     const { kind } = this;
@@ -185,12 +197,14 @@ export class Editor {
         await go(`#/${kind.route}/${this.doc.id}`);
         return true;
       }
-      const input = { id: this.doc.id, expectedVersion: overwriteVersion ?? this.restoredFrom ?? this.doc.version, ...this.updateInput(state) };
+      const input = { id: this.doc.id, expectedVersion: this.restoredFrom ?? this.doc.version, ...this.updateInput(state) };
       const data = await gql(`mutation($input: Update${kind.mutation}Input!) { update${kind.mutation}(input: $input) { ${kind.payload} { ${this.selection} } } }`, { input });
       this.adopt(data[`update${kind.mutation}`][kind.payload]);
       this.restoredFrom = null;
+      this.mergeBase = null;
       this.forgetDraft();
-      say(`Saved version ${this.doc.version}.`);
+      say(`${this.mergedNote ?? ''}Saved version ${this.doc.version}.`);
+      this.mergedNote = null;
       this.onSaved?.();
       return true;
     } catch (error) {
@@ -200,7 +214,12 @@ export class Editor {
     }
   }
 
-  /** Someone saved in between: show the difference, keep the editor's work. */
+  /**
+   * Someone saved in between: a three-way merge of what the editor started from, their
+   * version and the form. What only one side changed merges by itself and the merge is
+   * saved; what both changed differently is shown side by side for the editor to choose.
+   * Nothing they did not see is reverted, and the form keeps the work meanwhile.
+   */
   async conflict(mine) {
     const { kind } = this;
     const theirs = await this.fetch(this.doc.id);
@@ -208,22 +227,63 @@ export class Editor {
       alertError(`This ${kind.one} was deleted meanwhile. Your text is still in the form: copy what you need.`);
       return false;
     }
-    const choice = await dialog('Someone else saved this meanwhile', [
-      h('p', {}, `The ${kind.one} is now at version ${theirs.version} (you started from version ${this.restoredFrom ?? this.doc.version}). Your changes are still here and nothing was saved.`),
-      h('p', {}, 'Differences between the server\'s version (−) and yours (+):'),
-      fieldDiff(this.labels, this.display(this.toState(theirs)), this.display(mine), { beforeName: 'the server', afterName: 'yours' }),
-    ], [
-      { label: 'Keep editing', value: 'keep' },
-      { label: 'Load their version (discard mine)', value: 'theirs' },
-      { label: 'Overwrite with mine', value: 'mine', kind: 'danger' },
-    ]);
-    if (choice === 'mine') return this.saveNow({ overwriteVersion: theirs.version });
-    if (choice === 'theirs') {
+    const base = this.mergeBase ?? this.base;
+    const started = this.restoredFrom ?? this.doc.version;
+    const theirState = this.toState(theirs);
+    const { merged, conflicts } = merge(base, theirState, mine, this.identities);
+    const labelOf = (key) => this.labels.find(([k]) => k === key)?.[1] ?? key;
+    const theirChanges = changedFields(base, theirState).map(labelOf).join(', ');
+    const takeTheirs = () => {
       this.adopt(theirs);
       this.restoredFrom = null;
+      this.mergeBase = null;
+    };
+    if (conflicts.length === 0) {
+      takeTheirs();
+      this.onReload?.(merged);
+      this.mergedNote = `Merged your changes with version ${theirs.version}, saved meanwhile (${theirChanges || 'no visible change'}). `;
+      return this.saveNow();
+    }
+    const [before, after, yours] = [this.display(base), this.display(theirState), this.display(mine)];
+    const choices = conflicts.map((key) => {
+      const name = `choice-${key}`;
+      const useTheirs = h('input', { type: 'radio', name, value: 'theirs' });
+      const useMine = h('input', { type: 'radio', name, value: 'mine', checked: true });
+      const column = (title, text) => h('div', { class: 'merge-side' }, h('p', { class: 'label' }, title), h('pre', {}, text ?? ''));
+      const node = h('fieldset', { class: 'merge-field' },
+        h('legend', {}, labelOf(key)),
+        h('div', { class: 'merge-sides' },
+          column(`Before (version ${started})`, before[key]),
+          column(`Theirs (version ${theirs.version})`, after[key]),
+          column('Yours', yours[key])),
+        h('label', { class: 'check' }, useTheirs, ' Use theirs'),
+        h('label', { class: 'check' }, useMine, ' Use yours'));
+      return { key, node, useTheirs };
+    });
+    const mergedAlone = changedFields(base, merged).filter((key) => !conflicts.includes(key)).map(labelOf);
+    const choice = await dialog('Someone else saved this meanwhile', [
+      h('p', {}, `The ${kind.one} is now at version ${theirs.version} (you started from version ${started}). Nothing was saved yet, and your changes are still in the form.`),
+      mergedAlone.length ? h('p', {}, `Merged by themselves: ${mergedAlone.join(', ')}.`) : null,
+      h('p', {}, conflicts.length === 1 ? 'You both changed this; choose which to keep:' : 'You both changed these; choose which to keep:'),
+      choices.map((c) => c.node),
+    ], [
+      { label: 'Save with these choices', value: 'save', kind: 'primary' },
+      { label: 'Keep editing', value: 'keep' },
+      { label: 'Load their version (discard mine)', value: 'theirs' },
+    ]);
+    if (choice === 'theirs') {
+      takeTheirs();
       this.forgetDraft();
       this.onReload?.();
       say(`Loaded version ${theirs.version}.`);
+      return false;
+    }
+    if (choice === 'save' || choice === 'keep') {
+      for (const c of choices) if (choice === 'save' && c.useTheirs.checked) merged[c.key] = theirState[c.key];
+      takeTheirs();
+      this.onReload?.(merged);
+      if (choice === 'save') return this.saveNow();
+      say('Their version is merged into the form; nothing was saved yet.');
       return false;
     }
     say('Nothing was saved. Your changes are still in the form.');

@@ -9,7 +9,7 @@ async function sampleTopicId(server) {
   return (await api(server, '{ topic(slug: "microneedling") { id } }')).data.topic.id;
 }
 
-test('two editors save the same version: the second sees the conflict and loses nothing', () => withServer('conflict', {}, async (server, browser) => {
+test('two editors save the same version with disjoint edits: the second save merges and loses nothing', () => withServer('conflict', {}, async (server, browser) => {
   const token = await adminToken(server);
   await createUser(server, token, 'eve@example.org', 'Eve', 'EDITOR');
   const id = await sampleTopicId(server);
@@ -21,37 +21,26 @@ test('two editors save the same version: the second sees the conflict and loses 
     await page.goto(`/admin/#/topics/${id}`);
     await page.getByLabel('Title', { exact: true }).waitFor();
   }
-  // Ada and Eve both start from version 1; Ada saves first.
+  // Ada and Eve both start from version 1; Ada saves the title first.
   await ada.getByLabel('Title', { exact: true }).fill('Microneedling (collagen induction)');
   await ada.getByRole('button', { name: 'Save', exact: true }).click();
   await ada.getByText('Saved version 2.').waitFor();
 
+  // Eve changed the summary and a feature: merged with Ada's title, no question, no revert.
   const evesSummary = 'Eve\'s careful rewrite of the summary, which must not be lost.';
   await eve.getByLabel('Summary', { exact: true }).fill(evesSummary);
+  await eve.getByLabel('Feature 2', { exact: true }).fill('Eve\'s second feature');
   await eve.getByRole('button', { name: 'Save', exact: true }).click();
-  const dialog = eve.getByRole('dialog', { name: 'Someone else saved this meanwhile' });
-  await dialog.waitFor();
-  const diff = await dialog.textContent();
-  assert.match(diff, /Microneedling \(collagen induction\)/, 'shows what changed on the server');
-  assert.match(diff, /careful rewrite/, 'and what Eve has');
-  await screenshot(eve, 'conflict-dialog');
-
-  // Keep editing: the text is still there, nothing was written.
-  await dialog.getByRole('button', { name: 'Keep editing' }).click();
-  await dialog.waitFor({ state: 'detached' });
-  assert.equal(await eve.getByLabel('Summary', { exact: true }).inputValue(), evesSummary);
-  const stored = (await api(server, `{ topic(slug: "microneedling") { title summary } }`)).data.topic;
-  assert.equal(stored.title, 'Microneedling (collagen induction)');
-  assert.notEqual(stored.summary, evesSummary);
-
-  // Overwrite knowingly: Eve's form becomes version 3.
-  await eve.getByRole('button', { name: 'Save', exact: true }).click();
-  await eve.getByRole('dialog').getByRole('button', { name: 'Overwrite with mine' }).click();
-  await eve.getByText('Saved version 3.').waitFor();
-  const after = (await api(server, `{ topic(slug: "microneedling") { summary version } }`)).data.topic;
-  assert.deepEqual(after, { summary: evesSummary, version: 3 });
+  await eve.getByText(/Merged your changes with version 2, saved meanwhile \(Title\)\. Saved version 3\./).waitFor();
+  assert.equal(await eve.getByRole('dialog').count(), 0);
+  const stored = (await api(server, '{ topic(slug: "microneedling") { title summary features version } }')).data.topic;
+  assert.equal(stored.title, 'Microneedling (collagen induction)', 'Ada\'s title is kept');
+  assert.equal(stored.summary, evesSummary);
+  assert.equal(stored.features[1], 'Eve\'s second feature');
+  assert.equal(stored.version, 3);
+  assert.equal(await eve.getByLabel('Title', { exact: true }).inputValue(), 'Microneedling (collagen induction)', 'Eve now sees Ada\'s title');
   assert.deepEqual([...ada.problems, ...eve.problems], []);
-  await screenshot(eve, 'conflict-overwritten');
+  await screenshot(eve, 'conflict-merged');
 }));
 
 test('history shows a readable diff and restores an old version as a new one', () => withServer('history', {}, async (server, browser) => {

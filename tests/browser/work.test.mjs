@@ -74,18 +74,17 @@ test('unsaved work survives a reload and a closed tab, and is offered back on th
   const offer = page.getByRole('region', { name: 'Unsaved changes' });
   await offer.waitFor();
   assert.match(await offer.textContent(), /made on version 1; it is now at version 2/);
+  assert.ok(!kept.includes('their title'), 'the copy predates their save');
   await screenshot(page, 'restore-offer');
   await offer.getByRole('button', { name: 'Restore my changes' }).click();
   assert.equal(await page.getByLabel('Summary', { exact: true }).inputValue(), typed);
   assert.equal(await page.getByLabel('Feature 1', { exact: true }).inputValue(), 'A changed first feature');
 
-  // Saving the restored work meets their save as a conflict; overwriting is a choice.
+  // Saving the restored work meets their save: merged from version 1, their title is kept.
   await page.getByRole('button', { name: 'Save', exact: true }).click();
-  const conflict = page.getByRole('dialog', { name: 'Someone else saved this meanwhile' });
-  await conflict.waitFor();
-  await conflict.getByRole('button', { name: 'Overwrite with mine' }).click();
-  await page.getByText('Saved version 3.').waitFor();
-  assert.equal((await topic(server)).summary, typed);
+  await page.getByText(/Merged your changes with version 2, saved meanwhile \(Title\)\. Saved version 3\./).waitFor();
+  const saved = await topic(server);
+  assert.deepEqual([saved.summary, saved.title], [typed, 'Microneedling (their title)']);
 
   // Saved: nothing is offered any more.
   await page.reload();
@@ -132,5 +131,44 @@ test('a double click saves once; Ctrl+S saves; Enter in a one-line field does no
   await page.keyboard.press('Control+s');
   await page.getByText('Saved version 4.').waitFor();
   assert.deepEqual(await topic(server), { id, version: 4, summary: 'Saved after Enter, by Ctrl+S.', title: 'Enter must not save this' });
+  assert.deepEqual(page.problems, []);
+}));
+
+test('both editors change the same field: only that is asked, side by side, and the rest merges', () => withServer('three-way', {}, async (server, browser) => {
+  const token = await adminToken(server);
+  const { id } = await topic(server);
+  const page = await newPage(browser, server);
+  await signIn(page, 'admin@example.org');
+  await page.goto(`/admin/#/topics/${id}`);
+  await page.getByLabel('Summary', { exact: true }).fill('My summary.');
+  await page.getByLabel('Feature 1', { exact: true }).fill('My first feature');
+
+  // Meanwhile a colleague changes the summary too, and the title and a condition's note.
+  const now = (await api(server, `{ topic(slug: "microneedling") { conditions { note node { id } } sideEffects { frequency severity duration note node { id } } } }`)).data.topic;
+  const conditions = now.conditions.map((c, i) => ({ conditionId: c.node.id, note: i === 1 ? 'Their note on the second condition' : c.note }));
+  const theirs = await api(server, 'mutation($i: UpdateTopicInput!) { updateTopic(input: $i) { topic { version } } }',
+    { i: { id, expectedVersion: 1, summary: 'Their summary.', title: 'Microneedling (their title)', conditions } }, token);
+  assert.equal(theirs.data.updateTopic.topic.version, 2, JSON.stringify(theirs));
+
+  await page.getByRole('button', { name: 'Save', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: 'Someone else saved this meanwhile' });
+  await dialog.waitFor();
+  const text = await dialog.textContent();
+  assert.match(text, /Merged by themselves: Title, Features, Conditions\./);
+  const summary = dialog.getByRole('group', { name: 'Summary' });
+  assert.match(await summary.textContent(), /Before \(version 1\)[\s\S]*Theirs \(version 2\)Their summary\.YoursMy summary\./);
+  assert.equal(await dialog.getByRole('group').count(), 1, 'only the field both changed is asked');
+  await screenshot(page, 'three-way');
+
+  // Keep theirs for the summary: every other change of both sides lands.
+  await summary.getByLabel('Use theirs').check();
+  await dialog.getByRole('button', { name: 'Save with these choices' }).click();
+  await page.getByText('Saved version 3.').waitFor();
+  const stored = (await api(server, '{ topic(slug: "microneedling") { title summary features conditions { note } version } }')).data.topic;
+  assert.equal(stored.summary, 'Their summary.');
+  assert.equal(stored.title, 'Microneedling (their title)');
+  assert.equal(stored.features[0], 'My first feature');
+  assert.equal(stored.conditions[1].note, 'Their note on the second condition');
+  assert.equal(stored.version, 3);
   assert.deepEqual(page.problems, []);
 }));

@@ -87,6 +87,7 @@ export async function topicScreen(main, id) {
   const form = h('form', { class: 'editor', novalidate: true });
   const editor = new Editor({
     kind, selection: SELECTION, labels: LABELS, toState, display,
+    identities: { references: (r) => r.title, conditions: (c) => c.id, sideEffects: (s) => s.id },
     createInput: inputOf,
     updateInput: (state) => ({ ...inputOf(state), slug: state.slug.trim() || undefined, markReviewed: state.markReviewed || null }),
   }, form);
