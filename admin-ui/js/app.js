@@ -66,7 +66,7 @@ async function show() {
   }
   const route = routes.find(([pattern]) => pattern.test(path));
   if (!route) {
-    append(view, h('h1', {}, 'Not found'), h('p', {}, 'There is no such screen. '), h('a', { href: '#/' }, 'Go to the dashboard'));
+    append(view, [h('h1', {}, 'Not found'), h('p', {}, 'There is no such screen. ', h('a', { href: '#/' }, 'Go to the dashboard'))]);
     commit();
     return;
   }

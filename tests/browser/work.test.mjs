@@ -172,3 +172,34 @@ test('both editors change the same field: only that is asked, side by side, and 
   assert.equal(stored.version, 3);
   assert.deepEqual(page.problems, []);
 }));
+
+test('small things: an unknown screen, a link added twice, the icon, a remote image in the preview', () => withServer('small-things', {}, async (server, browser) => {
+  await adminToken(server);
+  const { id } = await topic(server);
+  const page = await newPage(browser, server);
+  const notFound = [];
+  page.on('response', (response) => { if (response.status() === 404) notFound.push(response.url()); });
+  await page.addInitScript(() => {
+    window.violations = [];
+    document.addEventListener('securitypolicyviolation', (event) => window.violations.push(`${event.violatedDirective} ${event.blockedURI}`));
+  });
+  await signIn(page, 'admin@example.org');
+
+  await page.goto('/admin/#/no/such/screen');
+  await page.getByRole('heading', { name: 'Not found', level: 1 }).waitFor();
+  await page.getByRole('link', { name: 'Go to the dashboard' }).waitFor();
+
+  await page.goto(`/admin/#/topics/${id}`);
+  await page.getByLabel('Link a condition', { exact: true }).selectOption({ label: 'Acne' });
+  await page.getByRole('button', { name: 'Add condition' }).click();
+  await page.getByRole('status').getByText('Acne is already linked.').waitFor();
+
+  // The preview shows a remote image: the policy lets it load (this machine has no internet,
+  // so it may not arrive, but nothing blocks it).
+  const body = page.getByLabel('Body (Markdown)', { exact: true });
+  await body.fill('![A diagram](https://images.example.org/diagram.png)');
+  await page.locator('.preview img[src="https://images.example.org/diagram.png"]').waitFor({ state: 'attached' });
+  assert.deepEqual(await page.evaluate(() => window.violations), []);
+  assert.deepEqual(notFound, [], 'no 404, the icon included');
+  assert.deepEqual(page.problems, []);
+}));

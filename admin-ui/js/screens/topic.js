@@ -7,7 +7,7 @@ import { KINDS, FREQUENCIES, SEVERITIES, DURATIONS, words } from '../kinds.js';
 import { linkTargets } from '../catalog.js';
 import { Editor } from '../editor.js';
 import { lineList, orderedList, rowSelect, select } from '../lists.js';
-import { pageHeader } from '../ui.js';
+import { pageHeader, say } from '../ui.js';
 
 const SELECTION = `id slug title summary body features benefits references { title url }
   status version publishedAt reviewedAt reviewedBy { id displayName } updatedAt
@@ -74,7 +74,10 @@ function picker(label, options, linked, onAdd) {
   add.addEventListener('click', () => {
     const chosen = options.find((o) => o.id === control.value);
     if (!chosen) return;
-    if (linked().some((l) => l.id === chosen.id)) return;
+    if (linked().some((l) => l.id === chosen.id)) {
+      say(`${chosen.name} is already linked.`);
+      return;
+    }
     onAdd(chosen);
     control.value = '';
   });

@@ -9,9 +9,10 @@ use rust_embed::EmbeddedFile;
 
 /// The policy of the admin UI and GraphiQL: scripts, styles and fonts from this server
 /// only (fonts and images also as `data:` URLs inside its stylesheets), requests to this
-/// server only, never framed.
+/// server only, never framed. Images may also come over `https:`: the Markdown preview shows
+/// the images a body links to, as the public will see them (an image runs no script).
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
-     style-src 'self'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; \
+     style-src 'self'; img-src 'self' data: https:; font-src 'self' data:; connect-src 'self'; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 /// The answer for an embedded file, or `404` when there is none.
