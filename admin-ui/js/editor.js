@@ -319,6 +319,18 @@ export class Editor {
         alertError(`${error.message}`);
         return;
       }
+      if (error.code === 'CONFLICT' && error.extensions.reason === 'STALE_VERSION') {
+        // Someone saved meanwhile: show their version here (a reload would sign out), and
+        // let the editor decide again on what they now see.
+        const theirs = await this.fetch(this.doc.id);
+        if (theirs) {
+          this.adopt(theirs);
+          this.forgetDraft();
+          this.onReload?.();
+          alertError(`Someone saved this ${kind.one} meanwhile (now version ${theirs.version}, shown here). Nothing was changed: ${action} it again if you still want to.`);
+          return;
+        }
+      }
       this.report(error);
     }
   }
@@ -343,6 +355,42 @@ export class Editor {
     }
   }
 
+  /**
+   * Opens the frontend's preview of the draft (saved first when the form has changes), with
+   * a short-lived token that reads this document only; without a configured preview
+   * address, shows the token for a developer to use.
+   */
+  async openPreview() {
+    const { kind } = this;
+    // Opened now, while the click still counts as the user's: a window opened after the
+    // request would be blocked as a pop-up.
+    const opened = window.open('about:blank', '_blank');
+    try {
+      if (this.dirty() && !(await this.save())) {
+        opened?.close();
+        return;
+      }
+      const data = await gql('mutation($input: CreatePreviewLinkInput!) { createPreviewLink(input: $input) { token url expiresAt } }',
+        { input: { documentType: kind.type, id: this.doc.id } });
+      const link = data.createPreviewLink;
+      if (link.url && opened) {
+        opened.opener = null;
+        opened.location.href = link.url;
+        say(`Opened the preview; its link works until ${when(link.expiresAt)}.`);
+        return;
+      }
+      opened?.close();
+      const token = h('input', { value: link.token, readonly: true, class: 'mono', 'aria-label': 'Preview token' });
+      await dialog('Preview token', [
+        h('p', {}, `No preview address is configured on the server (DERMIS_PREVIEW_URL). A frontend can read this draft until ${when(link.expiresAt)} with this token as "Authorization: Bearer …" and ${kind.single}(id: "${this.doc.id}", preview: true):`),
+        token,
+      ], [{ label: 'Close', value: 'close' }]);
+    } catch (error) {
+      opened?.close();
+      this.report(error);
+    }
+  }
+
   /** The toolbar: save, state changes, delete, history. */
   toolbar() {
     const doc = this.doc;
@@ -353,6 +401,7 @@ export class Editor {
       doc && doc.status !== 'PUBLISHED' ? button('Publish', () => this.transition('publish')) : null,
       doc && doc.status === 'PUBLISHED' ? button('Unpublish', () => this.transition('unpublish')) : null,
       doc && doc.status !== 'ARCHIVED' ? button('Archive', () => this.transition('archive')) : null,
+      doc ? button('Open preview', () => this.openPreview()) : null,
       doc ? h('a', { class: 'button', href: `#/${kind.route}/${doc.id}/history` }, 'History') : null,
       doc ? button('Delete', () => this.remove(), 'danger') : null);
   }

@@ -203,3 +203,61 @@ test('small things: an unknown screen, a link added twice, the icon, a remote im
   assert.deepEqual(notFound, [], 'no 404, the icon included');
   assert.deepEqual(page.problems, []);
 }));
+
+test('Open preview shows the draft in the frontend\'s draft mode, through a token for that document only', async () => {
+  // A frontend's preview route: reads the draft with the token and shows it.
+  const { createServer } = await import('node:http');
+  let dermis = null;
+  const frontend = createServer(async (request, response) => {
+    const url = new URL(request.url, 'http://frontend');
+    const answer = await api(dermis, 'query($slug: String!) { topic(slug: $slug, preview: true) { title status } }', { slug: url.searchParams.get('slug') }, url.searchParams.get('token'));
+    const topic = answer.data?.topic;
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(`<!doctype html><title>Preview</title><h1>${topic ? `${topic.title} (${topic.status})` : 'Not found'}</h1>`);
+  });
+  await new Promise((resolve) => { frontend.listen(0, '127.0.0.1', resolve); });
+  const template = `http://127.0.0.1:${frontend.address().port}/preview?slug={slug}&token={token}`;
+  try {
+    await withServer('preview', { DERMIS_PREVIEW_URL: template }, async (server, browser) => {
+      dermis = server;
+      const token = await adminToken(server);
+      const created = await api(server, 'mutation { createTopic(input: { title: "Chemical peels (draft)", slug: "chemical-peels" }) { topic { id } } }', {}, token);
+      const { id } = created.data.createTopic.topic;
+      const page = await newPage(browser, server);
+      await signIn(page, 'admin@example.org');
+      await page.goto(`/admin/#/topics/${id}`);
+      const opened = page.context().waitForEvent('page');
+      await page.getByRole('button', { name: 'Open preview' }).click();
+      const preview = await opened;
+      await preview.getByRole('heading', { name: 'Chemical peels (draft) (DRAFT)' }).waitFor();
+      assert.match(preview.url(), /slug=chemical-peels&token=dmp_/);
+      await page.getByRole('status').getByText(/Opened the preview; its link works until/).waitFor();
+      await screenshot(preview, 'preview-frontend');
+      assert.deepEqual(page.problems, []);
+    });
+  } finally {
+    frontend.close();
+  }
+});
+
+test('unpublishing a version someone replaced meanwhile shows theirs in place, without a reload', () => withServer('stale-action', {}, async (server, browser) => {
+  const token = await adminToken(server);
+  const { id } = await topic(server);
+  const page = await newPage(browser, server);
+  await signIn(page, 'admin@example.org');
+  await page.goto(`/admin/#/topics/${id}`);
+  await page.getByLabel('Title', { exact: true }).waitFor();
+  const saved = await api(server, 'mutation($i: UpdateTopicInput!) { updateTopic(input: $i) { topic { version } } }',
+    { i: { id, expectedVersion: 1, title: 'Microneedling (saved elsewhere)' } }, token);
+  assert.equal(saved.data.updateTopic.topic.version, 2);
+
+  await page.getByRole('button', { name: 'Unpublish' }).click();
+  await page.getByRole('alert').getByText(/Someone saved this topic meanwhile \(now version 2, shown here\)\. Nothing was changed: unpublish it again/).waitFor();
+  assert.equal(await page.getByLabel('Title', { exact: true }).inputValue(), 'Microneedling (saved elsewhere)');
+  assert.equal((await topic(server)).version, 2, 'still published, unchanged');
+  // On what they now see, the editor unpublishes for real.
+  await page.getByRole('button', { name: 'Unpublish' }).click();
+  await page.getByText('The topic is now draft.').waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0);
+  assert.deepEqual(page.problems, []);
+}));

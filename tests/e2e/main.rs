@@ -25,6 +25,7 @@ mod limits;
 mod nesting;
 mod observability;
 mod outage;
+mod preview;
 mod read_api;
 mod review;
 mod sample_content;

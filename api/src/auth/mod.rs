@@ -4,6 +4,7 @@
 
 pub mod api_tokens;
 pub mod password;
+pub mod preview;
 pub mod sessions;
 pub mod setup;
 pub mod throttle;
@@ -31,6 +32,8 @@ pub enum Viewer {
         /// The user's current role (read from the database, not from the token).
         role: Role,
     },
+    /// A preview link's token: reads one document's draft, nothing more.
+    Preview(preview::Previewed),
     /// An integration with a live API token.
     Token {
         /// The token's id.
@@ -51,6 +54,9 @@ impl Viewer {
             Self::Token { .. } => Err(ApiError::Forbidden(
                 "an API token cannot do this: sign in as a user".into(),
             )),
+            Self::Preview(_) => Err(ApiError::Forbidden(
+                "a preview link only reads its own document".into(),
+            )),
             Self::Anonymous => Err(ApiError::Unauthenticated(
                 "sign in to do this (send `Authorization: Bearer <access token>`)".into(),
             )),
@@ -70,7 +76,7 @@ impl Viewer {
                 scopes.has(api_tokens::Scope::Preview)
                     || scopes.has(api_tokens::Scope::ContentWrite)
             }
-            Self::Anonymous => false,
+            Self::Anonymous | Self::Preview(_) => false,
         }
     }
 
@@ -90,7 +96,7 @@ impl Viewer {
             Self::Token { .. } => Err(ApiError::Forbidden(
                 "this API token lacks the CONTENT_WRITE scope".into(),
             )),
-            Self::Anonymous => self.user_id().map(crate::content::Author::user),
+            Self::Anonymous | Self::Preview(_) => self.user_id().map(crate::content::Author::user),
         }
     }
 
@@ -132,6 +138,22 @@ impl Viewer {
     }
 }
 
+impl Auth {
+    /// A preview link's token for `document`, minted by `editor`; when it expires.
+    pub fn preview_token(
+        &self,
+        editor: i32,
+        document: preview::Previewed,
+    ) -> ApiResult<(String, chrono::DateTime<chrono::Utc>)> {
+        preview::issue(
+            self.keys.secret(),
+            editor,
+            document,
+            self.settings.preview_ttl,
+        )
+    }
+}
+
 /// Everything authentication needs at run time, shared by all requests.
 pub struct Auth {
     /// Signing keys.
@@ -161,6 +183,9 @@ impl Auth {
     pub async fn authenticate(&self, db: &DatabaseConnection, token: &str) -> ApiResult<Viewer> {
         if api_tokens::is_api_token(token) {
             return api_tokens::authenticate(db, token).await;
+        }
+        if preview::is_preview_token(token) {
+            return preview::authenticate(db, self.keys.secret(), token).await;
         }
         let claims = self.keys.decode(token)?;
         let user_id = claims.user_id()?;

@@ -67,6 +67,11 @@ impl Keys {
         }
     }
 
+    /// The signing secret (preview links are signed with it too).
+    pub(super) fn secret(&self) -> &[u8] {
+        &self.secret
+    }
+
     /// The refresh token that succeeds `token`: an HMAC of it under the signing secret, so
     /// that presenting `token` again shortly after its exchange (a second tab, a retried
     /// request, another node) gives the very successor the first exchange issued, though

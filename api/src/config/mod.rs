@@ -265,6 +265,13 @@ pub struct ServeArgs {
     /// 1800, 7200, 18000, 36000, 36000); after the last, a delivery fails.
     #[arg(long, env = "DERMIS_WEBHOOK_RETRY_SCHEDULE")]
     pub webhook_retry_schedule: Option<String>,
+    /// The frontend's preview address for "Open preview" in the admin UI: `{token}` (required),
+    /// `{slug}`, `{id}` and `{type}` are filled in.
+    #[arg(long, env = "DERMIS_PREVIEW_URL")]
+    pub preview_url: Option<String>,
+    /// Lifetime of a preview link's token, in seconds.
+    #[arg(long, env = "DERMIS_PREVIEW_TTL", default_value_t = 3600)]
+    pub preview_ttl: u64,
     /// Open WebSocket connections (subscriptions) allowed per client address.
     #[arg(long, env = "DERMIS_WS_MAX_SOCKETS_PER_CLIENT", default_value_t = 20)]
     pub ws_max_sockets_per_client: u64,
@@ -550,6 +557,18 @@ impl ServeArgs {
                 self.refresh_token_ttl,
             )?),
             refresh_reuse_interval: Duration::from_secs(self.refresh_reuse_interval),
+            preview_ttl: Duration::from_secs(positive("DERMIS_PREVIEW_TTL", self.preview_ttl)?),
+            preview_url: match self.preview_url.as_deref().map(str::trim) {
+                None | Some("") => None,
+                Some(url) if url.contains("{token}") => Some(url.to_owned()),
+                Some(url) => {
+                    return Err(ConfigError::InvalidEntry {
+                        name: "DERMIS_PREVIEW_URL",
+                        value: url.to_owned(),
+                        expected: "an address with {token}, e.g. https://site.example/api/preview?slug={slug}&token={token}",
+                    });
+                }
+            },
             throttle: ThrottleSettings {
                 per_account: positive(
                     "DERMIS_LOGIN_MAX_FAILURES_PER_ACCOUNT",

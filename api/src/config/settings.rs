@@ -60,6 +60,10 @@ pub struct AuthSettings {
     pub refresh_ttl: Duration,
     /// How long an exchanged refresh token still returns its successor.
     pub refresh_reuse_interval: Duration,
+    /// Lifetime of a preview link's token.
+    pub preview_ttl: Duration,
+    /// The frontend's preview address, with `{token}`, `{slug}`, `{id}`, `{type}`.
+    pub preview_url: Option<String>,
     /// Login throttle.
     pub throttle: ThrottleSettings,
 }

@@ -20,6 +20,7 @@ pub mod nesting;
 pub mod nul;
 pub mod order;
 pub mod persisted;
+pub mod preview;
 pub mod query;
 pub mod response;
 pub mod subscription;

@@ -44,6 +44,7 @@ pub struct MutationRoot(
     RevisionMutations,
     super::api_tokens::ApiTokenMutations,
     super::webhooks::WebhookMutations,
+    super::preview::PreviewMutations,
 );
 
 // ----- accounts -----------------------------------------------------------------------

@@ -12,7 +12,7 @@ use super::types::{
     Condition, DocumentType, Revision, RevisionConnection, RevisionEdge, SetupStatus, SideEffect,
     Topic, User,
 };
-use crate::auth::{setup, users};
+use crate::auth::{Viewer, setup, users};
 use crate::content::Visibility;
 use crate::content::document::{Document, SortField};
 use crate::content::edit::{self, drafts_visibility};
@@ -189,24 +189,46 @@ async fn lookup<E: Document>(
     preview: bool,
 ) -> ApiResult<Option<(E::Model, Visibility)>> {
     let (request, db) = request(ctx)?;
+    // A preview link reads its own document's draft (its links as the public sees them),
+    // and anything else as the public does.
+    if let (true, Viewer::Preview(previewed)) = (preview, request.viewer)
+        && previewed.kind == E::KIND
+    {
+        let draft = find::<E>(db, slug.clone(), id.clone(), Visibility::All).await?;
+        if let Some(draft) = draft.filter(|draft| E::id(draft) == previewed.id) {
+            return Ok(Some((draft, Visibility::PublishedOnly)));
+        }
+        let public = find::<E>(db, slug, id, Visibility::PublishedOnly).await?;
+        return Ok(public.map(|model| (model, Visibility::PublishedOnly)));
+    }
     let visibility = drafts_visibility(preview, request.viewer.require_drafts())?;
-    let found = match (slug, id) {
+    let found = find::<E>(db, slug, id, visibility).await?;
+    Ok(found.map(|model| (model, visibility)))
+}
+
+/// A document by slug or id, if `visibility` sees it.
+async fn find<E: Document>(
+    db: &sea_orm::DatabaseConnection,
+    slug: Option<String>,
+    id: Option<ID>,
+    visibility: Visibility,
+) -> ApiResult<Option<E::Model>> {
+    match (slug, id) {
         (Some(slug), None) => {
             // No slug is longer; a longer one is a mistake, not a miss.
             validate::max_chars(&slug, "slug", validate::MAX_SLUG)?;
-            query::find_by_slug::<E>(db, &slug, visibility).await?
+            query::find_by_slug::<E>(db, &slug, visibility).await
         }
         (None, Some(id)) => {
             let id = validate::id(&id, "id")?;
-            crate::db::unique(
+            Ok(crate::db::unique(
                 query::visible::<E>(E::find(), visibility).filter(E::ID.eq(id)),
                 db,
             )
-            .await?
+            .await?)
         }
-        _ => return Err(ApiError::bad_input("slug", "pass either `slug` or `id`")),
-    };
-    Ok(found.map(|model| (model, visibility)))
+        _ => Err(ApiError::bad_input("slug", "pass either `slug` or `id`")),
+    }
 }
 
 /// Cursor of a revision: its version, opaque.

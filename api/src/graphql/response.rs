@@ -168,6 +168,8 @@ mod tests {
             refresh_reuse_interval: std::time::Duration::from_secs(30),
             access_ttl: std::time::Duration::from_secs(60),
             refresh_ttl: std::time::Duration::from_secs(60),
+            preview_ttl: std::time::Duration::from_secs(60),
+            preview_url: None,
             throttle: crate::config::settings::ThrottleSettings {
                 per_account: 5,
                 per_client: 5,
