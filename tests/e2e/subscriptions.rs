@@ -360,3 +360,33 @@ on_both_databases! {
         assert_eq!(exit, Ok(Some(0)), "{}", server.logs());
     }
 }
+
+on_both_databases! {
+    async fn the_server_pings_and_drops_a_client_that_stopped_answering(backend) {
+        let server = TestServer::on(backend).sample().env("DERMIS_WS_KEEPALIVE", "1").start().await;
+        // A client that answers (as graphql-ws does by itself) stays connected through many
+        // rounds of pings, its subscription alive.
+        let mut lively = server.socket(None).await;
+        lively.subscribe("feed", CONTENT_CHANGED, json!({})).await;
+        let mut silent = server.socket(None).await;
+        for _ in 0..5 {
+            assert_eq!(lively.receive_raw().await, Received::Message(json!({ "type": "ping" })));
+            lively.send(json!({ "type": "pong" })).await;
+        }
+        // One that says nothing is let go after three rounds.
+        let mut pings = 0;
+        let closed = loop {
+            match silent.receive_raw().await {
+                Received::Message(message) if message["type"] == "ping" => pings += 1,
+                Received::Message(message) => panic!("unexpected {message}"),
+                Received::Closed(code, reason) => break (code, reason),
+            }
+        };
+        assert_eq!(closed, (1001, "no answer to pings".to_owned()));
+        assert!(pings >= 2, "pinged before being dropped: {pings}");
+        server.wait_for_live_subscribers(1).await;
+        lively.send(json!({ "type": "ping" })).await;
+        // The server's own pings may come first.
+        assert_eq!(lively.receive().await, Received::Message(json!({ "type": "pong" })));
+    }
+}

@@ -197,24 +197,68 @@ fn next_wait(settings: &WebhookSettings, attempts: i32) -> Option<Duration> {
     Some(base.mul_f64(jitter))
 }
 
-/// Sends a claimed delivery and records the outcome.
+/// A claimed delivery sent once: what to record.
+pub struct Sent {
+    delivery: webhook_delivery::Model,
+    endpoint: webhook_endpoint::Model,
+    answer: Answer,
+    at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Sends a claimed delivery once; `None` when its endpoint is gone.
 pub async fn attempt(
     db: &DatabaseConnection,
     client: &reqwest::Client,
     settings: &WebhookSettings,
     delivery: webhook_delivery::Model,
-) -> ApiResult<()> {
+) -> ApiResult<Option<Sent>> {
     let Some(endpoint) = webhook_endpoint::Entity::find_by_id(delivery.endpoint_id)
         .one(db)
         .await?
     else {
-        return Ok(());
+        return Ok(None);
     };
     let answer = send(client, settings, &delivery, &endpoint).await;
-    let at = now();
+    Ok(Some(Sent {
+        delivery,
+        endpoint,
+        answer,
+        at: now(),
+    }))
+}
+
+/// Records the outcomes of a round's attempts in one transaction (one commit, not one per
+/// delivery: on SQLite each commit waits for the disk).
+pub async fn record(
+    db: &DatabaseConnection,
+    settings: &WebhookSettings,
+    outcomes: Vec<Sent>,
+) -> ApiResult<()> {
+    if outcomes.is_empty() {
+        return Ok(());
+    }
+    let txn = crate::db::begin_write(db).await?;
+    for sent in outcomes {
+        record_one(&txn, settings, sent).await?;
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Records one attempt and decides what comes next.
+async fn record_one(
+    txn: &sea_orm::DatabaseTransaction,
+    settings: &WebhookSettings,
+    sent: Sent,
+) -> ApiResult<()> {
+    let Sent {
+        delivery,
+        endpoint,
+        answer,
+        at,
+    } = sent;
     let attempts = delivery.attempts + 1;
     let status = answer.status.map(i32::from);
-    let txn = crate::db::begin_write(db).await?;
     webhook_attempt::ActiveModel {
         delivery_id: Set(delivery.id),
         attempted_at: Set(at),
@@ -223,7 +267,7 @@ pub async fn attempt(
         response: Set(answer.response),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let mut update = webhook_delivery::Entity::update_many()
         .col_expr(webhook_delivery::Column::Attempts, Expr::value(attempts))
@@ -284,9 +328,8 @@ pub async fn attempt(
             }
         }
     }
-    update.exec(&txn).await?;
-    endpoint_update.exec(&txn).await?;
-    txn.commit().await?;
+    update.exec(txn).await?;
+    endpoint_update.exec(txn).await?;
     Ok(())
 }
 

@@ -104,7 +104,14 @@ pub async fn dispatch(db: &DatabaseConnection) -> ApiResult<usize> {
     let mut deliveries = Vec::new();
     for event in &events {
         let body = payload(event);
-        for endpoint in endpoints.iter().filter(|e| wants(e, &event.event_type)) {
+        // An endpoint gets the events of changes made once it existed, not a backlog the
+        // worker had not dispatched yet when it was created.
+        let listening = |e: &&webhook_endpoint::Model| e.created_at <= event.created_at;
+        for endpoint in endpoints
+            .iter()
+            .filter(listening)
+            .filter(|e| wants(e, &event.event_type))
+        {
             deliveries.push(new_delivery(
                 message_id(event.id, endpoint.id),
                 endpoint.id,

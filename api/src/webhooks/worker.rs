@@ -82,8 +82,18 @@ async fn round(
             .map(|delivery| deliver::attempt(db, client, settings, delivery)),
     )
     .await;
-    for error in results.into_iter().filter_map(Result::err) {
-        tracing::warn!(%error, "cannot record a webhook attempt");
+    let mut outcomes = Vec::with_capacity(results.len());
+    for result in results {
+        match result {
+            Ok(Some(outcome)) => outcomes.push(outcome),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "cannot send a webhook delivery"),
+        }
+    }
+    // Unrecorded, the deliveries stay claimed until the claim expires, then go again (the
+    // same webhook-id: receivers deduplicate on it).
+    if let Err(error) = deliver::record(db, settings, outcomes).await {
+        tracing::warn!(%error, "cannot record webhook attempts");
     }
     dispatched > 0 || sent > 0
 }
