@@ -148,6 +148,13 @@ def collect(receivers, expected, timeout=120):
     return lags, last, bad, ids
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system) a process has used, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def quantile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
@@ -185,19 +192,26 @@ def main():
         results["ceiling_rps"] = bench.wrk(server.base, "/bench/ceiling", [page], args.connections, 5)["rps"]
 
         def reads_while_publishing():
+            """Reads next to paced publishes; with the CPU the server and this process
+            (writers and receivers) used meanwhile, as shares of one core."""
             reads = {}
             reader = threading.Thread(target=lambda: reads.update(
                 bench.wrk(server.base, "/graphql", [page], args.connections, duration)))
+            started, server_cpu, own_cpu = time.time(), cpu_seconds(server.process.pid), time.process_time()
             reader.start()
             took = writers.run(args.publishes, args.rate)
             reader.join()
+            wall = time.time() - started
+            reads["server_cpu"] = (cpu_seconds(server.process.pid) - server_cpu) / wall
+            reads["bench_cpu"] = (time.process_time() - own_cpu) / wall
             return reads, took
 
         print("== 1. reads while publishing, no endpoints", flush=True)
         reads, took = reads_while_publishing()
         results["reads_without_webhooks"] = reads
         print(f"   {args.publishes} publishes in {took:.1f} s; page reads {reads['rps']:.0f}/s "
-              f"({100 * reads['rps'] / results['ceiling_rps']:.1f}% of the ceiling), p99 {reads['p99_ms']:.1f} ms",
+              f"({100 * reads['rps'] / results['ceiling_rps']:.1f}% of the ceiling), p99 {reads['p99_ms']:.1f} ms; "
+              f"CPU: server {reads['server_cpu']:.2f}, writers and receivers {reads['bench_cpu']:.2f} cores",
               flush=True)
 
         receivers = [Receiver() for _ in range(ENDPOINTS)]
@@ -215,7 +229,8 @@ def main():
                             "lag_max_ms": max(lags), "deliveries": len(lags), "bad_signatures": bad,
                             "per_endpoint": ids}
         print(f"   page reads {reads['rps']:.0f}/s ({100 * reads['rps'] / results['ceiling_rps']:.1f}%), "
-              f"p99 {reads['p99_ms']:.1f} ms; {len(lags)} deliveries, lag p50 {quantile(lags, 0.5):.1f} ms, "
+              f"p99 {reads['p99_ms']:.1f} ms; CPU: server {reads['server_cpu']:.2f}, writers and receivers "
+              f"{reads['bench_cpu']:.2f} cores; {len(lags)} deliveries, lag p50 {quantile(lags, 0.5):.1f} ms, "
               f"p99 {quantile(lags, 0.99):.1f} ms, max {max(lags):.0f} ms; bad signatures {bad}; "
               f"per endpoint (deliveries, distinct events) {ids}", flush=True)
 
