@@ -60,7 +60,8 @@ export class Editor {
     this.form.addEventListener('change', later);
     window.addEventListener('pagehide', () => this.keepDraft());
     build();
-    main.replaceChildren(...[this.restoreOffer(build)].filter(Boolean), this.form);
+    this.notice = this.restoreOffer(build);
+    main.replaceChildren(...[this.notice].filter(Boolean), this.form);
   }
 
   /** Keeps the form's content in the browser while it differs from the document. */
@@ -78,9 +79,10 @@ export class Editor {
     }
   }
 
-  /** Forgets the browser's copy (saved, or discarded by the editor). */
+  /** Forgets the browser's copy (saved, or discarded by the editor), and the offer of it. */
   forgetDraft() {
     if (this.key) forget(this.key);
+    this.notice?.remove();
   }
 
   /** A notice offering back the unsaved work kept for this document, if any differs. */

@@ -46,6 +46,46 @@ export function dialog(title, body, buttons) {
   });
 }
 
+/**
+ * A dialog holding a small form. `action()` runs on submit: an error it throws is shown in
+ * the dialog, which stays open with `focus` focused again (a short password does not close
+ * it); success closes it. `body` is nodes; the first field is focused, not a button.
+ * Resolves true when the action succeeded, false when `cancelLabel` was chosen. Escape does
+ * not dismiss it: only the buttons decide.
+ */
+export function formDialog({ title, body, submitLabel, cancelLabel, focus, action, describe = (error) => error.message }) {
+  return new Promise((resolve) => {
+    const problem = h('p', { class: 'field-error', role: 'alert', hidden: true });
+    const submit = h('button', { type: 'submit', class: 'primary' }, submitLabel);
+    const cancel = h('button', { type: 'button' }, cancelLabel);
+    const form = h('form', { novalidate: true }, body, problem, h('div', { class: 'actions' }, cancel, submit));
+    const el = h('dialog', { class: 'dialog', 'aria-labelledby': 'form-dialog-title' },
+      h('h2', { id: 'form-dialog-title' }, title), form);
+    const finish = (value) => { el.close(); el.remove(); resolve(value); };
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      submit.disabled = true;
+      problem.hidden = true;
+      try {
+        await action();
+        finish(true);
+      } catch (error) {
+        problem.textContent = describe(error);
+        problem.hidden = false;
+        focus?.setAttribute('aria-invalid', 'true');
+        focus?.focus();
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    cancel.addEventListener('click', () => finish(false));
+    el.addEventListener('cancel', (event) => event.preventDefault());
+    document.body.append(el);
+    el.showModal();
+    (focus || submit).focus();
+  });
+}
+
 /** Asks to confirm; resolves true when confirmed. */
 export async function confirmAction(title, message, confirmLabel, kind = 'danger') {
   const answer = await dialog(title, [h('p', {}, message)], [

@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { withServer, newPage, api, adminToken, signIn, screenshot, PASSWORD } from './harness.mjs';
+import { withServer, newPage, api, adminToken, createUser, signIn, screenshot, PASSWORD } from './harness.mjs';
 
 const topic = async (server) => (await api(server, '{ topic(slug: "microneedling") { id version summary title } }')).data.topic;
 
@@ -259,5 +259,28 @@ test('unpublishing a version someone replaced meanwhile shows theirs in place, w
   await page.getByRole('button', { name: 'Unpublish' }).click();
   await page.getByText('The topic is now draft.').waitFor();
   assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0);
+  assert.deepEqual(page.problems, []);
+}));
+
+test('resetting a password: the field has the focus, a short password is said in the dialog, which stays', () => withServer('reset-password', {}, async (server, browser) => {
+  const token = await adminToken(server);
+  await createUser(server, token, 'eve@example.org', 'Eve', 'EDITOR');
+  const page = await newPage(browser, server);
+  await signIn(page, 'admin@example.org');
+  await page.goto('/admin/#/users');
+  await page.getByRole('button', { name: 'Reset the password of eve@example.org' }).click();
+  const dialog = page.getByRole('dialog', { name: 'New password for eve@example.org' });
+  await dialog.waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('type')), 'password', 'the field, not Cancel, has the focus');
+  await page.keyboard.type('short');
+  await page.keyboard.press('Enter');
+  await dialog.getByText(/at least 12/i).first().waitFor();
+  assert.equal(await dialog.isVisible(), true, 'the dialog stays');
+  await dialog.getByLabel('New password').fill(`${PASSWORD} for Eve`);
+  await dialog.getByRole('button', { name: 'Set password' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await page.getByRole('status').getByText('Set a new password for eve@example.org.').waitFor();
+  const login = await api(server, 'mutation($i: LoginInput!) { login(input: $i) { accessToken } }', { i: { email: 'eve@example.org', password: `${PASSWORD} for Eve` } });
+  assert.ok(login.data?.login.accessToken, JSON.stringify(login));
   assert.deepEqual(page.problems, []);
 }));

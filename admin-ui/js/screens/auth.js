@@ -2,7 +2,7 @@
 
 import { h, replace, field } from '../dom.js';
 import { login, createFirstAdmin } from '../api.js';
-import { submitForm, say } from '../ui.js';
+import { submitForm, say, formDialog } from '../ui.js';
 
 function submitButton(label) {
   return h('button', { type: 'submit', class: 'primary' }, label);
@@ -60,40 +60,17 @@ export function loginScreen(main, done) {
  * sent again), false when they choose to sign out.
  */
 export function signInAgainDialog(user) {
-  return new Promise((resolve) => {
-    const password = h('input', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' });
-    const problem = h('p', { class: 'field-error', hidden: true });
-    const submit = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
-    const leave = h('button', { type: 'button' }, 'Sign out');
-    const form = h('form', { novalidate: true },
+  const password = h('input', { name: 'password', type: 'password', required: true, autocomplete: 'current-password' });
+  return formDialog({
+    title: 'Your session has ended',
+    body: [
       h('p', {}, `Sign in again as ${user.email} to go on. Your changes are still here; what you were saving is sent once you are signed in.`),
       field('Password', password, { name: 'password' }),
-      problem,
-      h('div', { class: 'actions' }, leave, submit));
-    const el = h('dialog', { class: 'dialog', 'aria-labelledby': 'sign-in-again-title' },
-      h('h2', { id: 'sign-in-again-title' }, 'Your session has ended'), form);
-    const finish = (value) => { el.close(); el.remove(); resolve(value); };
-    form.addEventListener('submit', async (event) => {
-      event.preventDefault();
-      submit.disabled = true;
-      problem.hidden = true;
-      try {
-        await login(user.email, password.value);
-        finish(true);
-      } catch (error) {
-        problem.textContent = error.code === 'UNAUTHENTICATED' ? 'That password is not right.' : error.message;
-        problem.hidden = false;
-        password.setAttribute('aria-invalid', 'true');
-        password.focus();
-      } finally {
-        submit.disabled = false;
-      }
-    });
-    leave.addEventListener('click', () => finish(false));
-    // Escape must not silently throw the work away: only the buttons decide.
-    el.addEventListener('cancel', (event) => event.preventDefault());
-    document.body.append(el);
-    el.showModal();
-    password.focus();
+    ],
+    submitLabel: 'Sign in',
+    cancelLabel: 'Sign out',
+    focus: password,
+    action: () => login(user.email, password.value),
+    describe: (error) => (error.code === 'UNAUTHENTICATED' ? 'That password is not right.' : error.message),
   });
 }

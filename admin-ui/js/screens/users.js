@@ -2,7 +2,7 @@
 
 import { h, replace, field, when } from '../dom.js';
 import { gql, currentUser } from '../api.js';
-import { pageHeader, say, alertError, submitForm, confirmAction, dialog } from '../ui.js';
+import { pageHeader, say, alertError, submitForm, confirmAction, formDialog } from '../ui.js';
 import { go } from '../nav.js';
 
 const USER = 'id email displayName role active lastLoginAt';
@@ -50,18 +50,18 @@ export async function usersScreen(main) {
   }
 
   async function resetPassword(user) {
-    const input = h('input', { type: 'password', autocomplete: 'new-password', id: 'reset-password' });
-    const answer = await dialog(`New password for ${user.email}`, [
-      h('label', { for: 'reset-password' }, 'New password (at least 12 characters)'), input,
-      h('p', { class: 'hint' }, 'Their sessions end; they sign in with this password.'),
-    ], [{ label: 'Cancel', value: null }, { label: 'Set password', value: 'set', kind: 'primary' }]);
-    if (answer !== 'set') return;
-    try {
-      await gql('mutation($input: ResetPasswordInput!) { resetPassword(input: $input) { user { id } } }', { input: { id: user.id, newPassword: input.value } });
-      say(`Set a new password for ${user.email}.`);
-    } catch (error) {
-      alertError(error.message);
-    }
+    const input = h('input', { type: 'password', autocomplete: 'new-password', name: 'newPassword' });
+    const done = await formDialog({
+      title: `New password for ${user.email}`,
+      body: [
+        field('New password', input, { name: 'newPassword', hint: 'At least 12 characters. Their sessions end; they sign in with this password.' }),
+      ],
+      submitLabel: 'Set password',
+      cancelLabel: 'Cancel',
+      focus: input,
+      action: () => gql('mutation($input: ResetPasswordInput!) { resetPassword(input: $input) { user { id } } }', { input: { id: user.id, newPassword: input.value } }),
+    });
+    if (done) say(`Set a new password for ${user.email}.`);
   }
 
   const me = currentUser();
