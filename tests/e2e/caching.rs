@@ -98,7 +98,6 @@ on_both_databases! {
     async fn anonymous_reads_come_from_the_cache_until_content_changes(backend) {
         let server = TestServer::sample(backend).await;
         let admin = server.first_admin().await;
-        settle_sqlite_watch(backend).await;
         assert!(summary(&server).await.contains("minimally invasive"));
         let statements = server.sql_statements().await;
         let hits_before = hits(&server.metrics().await);
@@ -119,7 +118,6 @@ on_both_databases! {
 
         // Editors bypass the cache; signing in does not empty it.
         let before = server.sql_statements().await;
-        settle_sqlite_watch(backend).await;
         server.query_as(&admin, PAGE, json!({})).await;
         server.query_as(&admin, PAGE, json!({})).await;
         assert!(server.sql_statements().await >= before + 2, "editor reads reach the database");
@@ -129,15 +127,6 @@ on_both_databases! {
         let after_login = server.sql_statements().await;
         server.query(PAGE, json!({})).await;
         assert_eq!(server.sql_statements().await, after_login, "still cached after a login ({warm} before it)");
-    }
-}
-
-/// On SQLite a node also learns of its own writes from the content counter it polls every
-/// 0.5 s, and empties its cache once more then: a check that an entry stays cached waits
-/// until that poll has seen the writes before it.
-async fn settle_sqlite_watch(backend: dermis_tests::Backend) {
-    if backend == dermis_tests::Backend::Sqlite {
-        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     }
 }
 

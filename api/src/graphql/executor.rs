@@ -408,7 +408,7 @@ impl Executor {
         }
         let data = (!request_error).then_some(&response.data);
         if writes_content && data.is_some_and(|d| *d != async_graphql::Value::Null) {
-            invalidation::content_changed(&self.cache);
+            invalidation::own_content_write(&self.cache, &self.db).await;
         }
         let extensions = (!response.extensions.is_empty())
             .then(|| serde_json::to_value(&response.extensions).unwrap_or(Value::Null));

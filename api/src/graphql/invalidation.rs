@@ -37,6 +37,40 @@ pub fn content_changed(cache: &ResponseCache) {
     wake_readers();
 }
 
+/// After this node's own content write: on SQLite, the counter is read first and remembered
+/// as seen, then the cache is emptied, so the counter's poll empties it only for other
+/// writers (a write committed after the read moves the counter past what was remembered;
+/// one committed before it is covered by the emptying that follows).
+pub async fn own_content_write(cache: &ResponseCache, db: &sea_orm::DatabaseConnection) {
+    if db.get_database_backend() == sea_orm::DbBackend::Sqlite
+        && let Ok(Some(now)) = crate::db::content_version(db).await
+    {
+        advance(&now);
+    }
+    content_changed(cache);
+}
+
+/// The SQLite content counter this node has accounted for.
+fn seen() -> &'static std::sync::Mutex<Option<i64>> {
+    static SEEN: std::sync::OnceLock<std::sync::Mutex<Option<i64>>> = std::sync::OnceLock::new();
+    SEEN.get_or_init(Default::default)
+}
+
+/// Records that the counter reads `now`; whether that is past what was accounted for.
+fn advance(now: &str) -> bool {
+    let Ok(now) = now.parse::<i64>() else {
+        return true;
+    };
+    let Ok(mut seen) = seen().lock() else {
+        return true;
+    };
+    if seen.is_some_and(|seen| now <= seen) {
+        return false;
+    }
+    *seen = Some(now);
+    true
+}
+
 /// Wakes what reads the outbox: the webhook worker and the live feed.
 fn wake_readers() {
     crate::webhooks::worker::wake();
@@ -108,23 +142,22 @@ async fn reconnect(url: &str) -> PgListener {
     }
 }
 
-/// Empties the cache whenever SQLite's content counter changed since the last look (a
-/// write by a `dermis` command; this node's own writes emptied it already), until the
-/// process ends.
+/// Empties the cache whenever SQLite's content counter moved past what this node accounted
+/// for (a write by a `dermis` command; this node's own writes are accounted for by
+/// [`own_content_write`]), until the process ends.
 pub fn watch_sqlite(mut db: sea_orm::DatabaseConnection, cache: Arc<ResponseCache>) {
     // A background poll, not a request: not counted in the request metrics.
     db.set_metric_callback(|_| {});
     tokio::spawn(async move {
-        let mut seen = crate::db::content_version(&db).await.ok().flatten();
+        if let Ok(Some(now)) = crate::db::content_version(&db).await {
+            advance(&now);
+        }
         let mut ticks = tokio::time::interval(SQLITE_CHECK_EVERY);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
             match crate::db::content_version(&db).await {
-                Ok(now) if now != seen => {
-                    seen = now;
-                    content_changed(&cache);
-                }
+                Ok(Some(now)) if advance(&now) => content_changed(&cache),
                 Ok(_) => {}
                 // Locked or unreadable now: whatever changed meanwhile is seen next time.
                 Err(error) => tracing::debug!(%error, "cannot read the content counter"),
