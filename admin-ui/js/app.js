@@ -13,6 +13,7 @@ import { historyScreen } from './screens/history.js';
 import { usersScreen } from './screens/users.js';
 import { tokensScreen } from './screens/tokens.js';
 import { webhooksScreen } from './screens/webhooks.js';
+import { scheduledScreen } from './screens/scheduled.js';
 import { accountScreen } from './screens/account.js';
 import { KINDS } from './kinds.js';
 
@@ -29,6 +30,7 @@ const routes = [
   [/^\/users$/, () => usersScreen],
   [/^\/tokens$/, () => tokensScreen],
   [/^\/webhooks$/, () => webhooksScreen],
+  [/^\/scheduled$/, () => scheduledScreen],
   [/^\/account$/, () => accountScreen],
 ];
 
@@ -97,7 +99,7 @@ function renderHeader(user) {
   const top = document.getElementById('top');
   top.hidden = !user;
   if (!user) return;
-  const links = [['#/', 'Dashboard'], ['#/topics', 'Topics'], ['#/conditions', 'Conditions'], ['#/side-effects', 'Side effects']];
+  const links = [['#/', 'Dashboard'], ['#/topics', 'Topics'], ['#/conditions', 'Conditions'], ['#/side-effects', 'Side effects'], ['#/scheduled', 'Scheduled']];
   if (user.role === 'ADMIN') links.push(['#/users', 'Users'], ['#/tokens', 'API tokens'], ['#/webhooks', 'Webhooks']);
   replace(document.getElementById('nav'), links.map(([href, label]) => h('li', {}, h('a', { href }, label))));
   replace(document.getElementById('who'),

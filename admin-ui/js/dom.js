@@ -68,5 +68,6 @@ export function when(value) {
 
 /** A status badge. */
 export function badge(status) {
-  return h('span', { class: `badge badge-${String(status).toLowerCase()}` }, status.toLowerCase());
+  const name = String(status).toLowerCase();
+  return h('span', { class: `badge badge-${name.replace(/_/g, '-')}` }, name.replace(/_/g, ' '));
 }

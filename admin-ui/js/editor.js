@@ -4,7 +4,7 @@
 import { h, replace, badge, when } from './dom.js';
 import { gql, currentUser } from './api.js';
 import { draftKey, keep, kept, forget } from './drafts.js';
-import { say, alertError, clearAlert, clearFieldErrors, reportError, dialog, confirmAction, guardUnsaved } from './ui.js';
+import { say, alertError, clearAlert, clearFieldErrors, reportError, dialog, confirmAction, formDialog, guardUnsaved } from './ui.js';
 import { merge, changedFields } from './merge.js';
 import { go } from './nav.js';
 
@@ -321,6 +321,15 @@ export class Editor {
         alertError(`${error.message}`);
         return;
       }
+      if (error.code === 'CONFLICT' && error.extensions.reason === 'NOT_APPROVED') {
+        if (currentUser()?.role === 'ADMIN') {
+          const reason = await this.askOverride();
+          if (reason) await this.transitionNow('publish', { ...extra, overrideReview: reason });
+          return;
+        }
+        alertError(`This ${kind.one} has not been approved since its content last changed. Submit it for review; a reviewer approves it, then it can be published.`);
+        return;
+      }
       if (error.code === 'CONFLICT' && error.extensions.reason === 'STALE_VERSION') {
         // Someone saved meanwhile: show their version here (a reload would sign out), and
         // let the editor decide again on what they now see.
@@ -335,6 +344,111 @@ export class Editor {
       }
       this.report(error);
     }
+  }
+
+  /** Asks an admin why unapproved content is published anyway; the reason, or null. */
+  async askOverride() {
+    const reason = h('textarea', { name: 'overrideReview', rows: 3 });
+    let given = null;
+    const done = await formDialog({
+      title: 'Publish without review?',
+      body: [h('p', {}, `No reviewer approved this ${this.kind.one} as it stands. As an admin you may publish it anyway; your reason is kept in its history.`),
+        h('label', {}, 'Reason', reason)],
+      submitLabel: 'Publish without review',
+      cancelLabel: 'Cancel',
+      focus: reason,
+      action: async () => {
+        if (!reason.value.trim()) throw new Error('Say why it cannot wait for a review.');
+        given = reason.value.trim();
+      },
+    });
+    return done ? given : null;
+  }
+
+  /**
+   * Runs a review step (`submitTopicForReview`, `approveTopic`, `requestTopicChanges`) on
+   * the current version after saving pending changes; `extra` joins the input.
+   */
+  step(mutation, inputType, extra, message) {
+    return this.busyWhile(null, async () => {
+      const { kind } = this;
+      if (this.dirty() && !(await this.saveNow())) return;
+      try {
+        const data = await gql(`mutation($input: ${inputType}!) { ${mutation}(input: $input) { ${kind.payload} { ${this.selection} } } }`,
+          { input: { id: this.doc.id, expectedVersion: this.doc.version, ...extra } });
+        this.adopt(data[mutation][kind.payload]);
+        say(message);
+        this.onReload?.();
+      } catch (error) {
+        if (error.code === 'CONFLICT' && error.extensions.reason === 'STALE_VERSION') {
+          const theirs = await this.fetch(this.doc.id);
+          if (theirs) {
+            this.adopt(theirs);
+            this.onReload?.();
+            alertError(`Someone saved this ${kind.one} meanwhile (now version ${theirs.version}, shown here). Nothing was changed: look again before you continue.`);
+            return;
+          }
+        }
+        this.report(error);
+      }
+    });
+  }
+
+  /** Plans a publish or unpublish at a time the editor chooses. */
+  async schedule() {
+    const { kind } = this;
+    const action = h('select', { name: 'action' },
+      h('option', { value: 'schedulePublish' }, 'Publish'),
+      h('option', { value: 'scheduleUnpublish' }, 'Unpublish'));
+    action.value = this.doc.status === 'PUBLISHED' ? 'scheduleUnpublish' : 'schedulePublish';
+    const at = h('input', { type: 'datetime-local', name: 'at', required: true, step: 1 });
+    const linked = h('input', { type: 'checkbox', name: 'includeLinked' });
+    const done = await formDialog({
+      title: `Schedule this ${kind.one}`,
+      body: [
+        h('label', {}, 'What', action),
+        h('label', {}, 'When (your local time)', at),
+        kind.type === 'TOPIC' ? h('label', { class: 'check' }, linked, ' Publish its unpublished conditions and side effects with it') : null,
+        h('p', { class: 'muted' }, 'Whether it may be published is checked at that time: a topic must be approved by then.'),
+      ].filter(Boolean),
+      submitLabel: 'Schedule',
+      cancelLabel: 'Cancel',
+      focus: at,
+      action: async () => {
+        const time = new Date(at.value);
+        if (!at.value || Number.isNaN(time.getTime())) throw new Error('Choose a date and time.');
+        await gql(`mutation($input: ScheduleInput!) { ${action.value}(input: $input) { schedule { id } } }`,
+          { input: { documentType: kind.type, id: this.doc.id, at: time.toISOString(), includeLinked: linked.checked } });
+      },
+    });
+    if (done) {
+      say(`Scheduled. It runs at ${when(new Date(at.value).toISOString())}.`);
+      this.onReload?.();
+    }
+  }
+
+  /** A line listing the document's pending schedules, each with Cancel; filled in when read. */
+  scheduled() {
+    const line = h('div', { class: 'scheduled', 'aria-live': 'polite' });
+    if (!this.doc) return line;
+    const { kind } = this;
+    gql('query($filter: ScheduleFilter) { schedules(filter: $filter) { id action at } }',
+      { filter: { documentType: kind.type, documentId: this.doc.id } })
+      .then((data) => {
+        replace(line, ...data.schedules.map((s) => h('p', { class: 'notice-line' },
+          `Scheduled to ${s.action === 'PUBLISH' ? 'publish' : 'unpublish'} at ${when(s.at)}. `,
+          h('button', { type: 'button', onclick: async () => {
+            try {
+              await gql('mutation($id: ID!) { cancelSchedule(input: { id: $id }) { schedule { state } } }', { id: s.id });
+              say('The schedule is cancelled.');
+              this.onReload?.();
+            } catch (error) {
+              this.report(error);
+            }
+          } }, 'Cancel schedule'))));
+      })
+      .catch(() => {});
+    return line;
   }
 
   /** Deletes the document after confirmation. */
@@ -403,6 +517,7 @@ export class Editor {
       doc && doc.status !== 'PUBLISHED' ? button('Publish', () => this.transition('publish')) : null,
       doc && doc.status === 'PUBLISHED' ? button('Unpublish', () => this.transition('unpublish')) : null,
       doc && doc.status !== 'ARCHIVED' ? button('Archive', () => this.transition('archive')) : null,
+      doc ? button('Schedule…', () => this.schedule()) : null,
       doc ? button('Open preview', () => this.openPreview()) : null,
       doc ? h('a', { class: 'button', href: `#/${kind.route}/${doc.id}/history` }, 'History') : null,
       doc ? button('Delete', () => this.remove(), 'danger') : null);

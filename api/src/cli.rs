@@ -112,8 +112,8 @@ enum UserAction {
         /// Name shown to colleagues.
         #[arg(long)]
         name: String,
-        /// `admin` or `editor`.
-        #[arg(long, value_parser = ["admin", "editor"])]
+        /// `admin`, `reviewer` (approves content) or `editor`.
+        #[arg(long, value_parser = ["admin", "reviewer", "editor"])]
         role: String,
     },
     /// List users.
@@ -254,10 +254,10 @@ async fn user(action: UserAction, database: DatabaseArgs) -> Result<(), Failure>
     };
     match action {
         UserAction::Create { email, name, role } => {
-            let role = if role == "admin" {
-                entity::Role::Admin
-            } else {
-                entity::Role::Editor
+            let role = match role.as_str() {
+                "admin" => entity::Role::Admin,
+                "reviewer" => entity::Role::Reviewer,
+                _ => entity::Role::Editor,
             };
             let password = read_password()?;
             let user = users::create(

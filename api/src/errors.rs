@@ -31,6 +31,12 @@ pub enum ConflictReason {
     UnpublishedLinks,
     /// Published topics link to this document.
     LinkedFromPublished,
+    /// Publishing content that did not pass the medical review.
+    NotApproved,
+    /// The document's status does not allow this step.
+    WrongStatus,
+    /// The document already has a pending schedule of this kind.
+    AlreadyScheduled,
 }
 
 impl ConflictReason {
@@ -40,6 +46,9 @@ impl ConflictReason {
             Self::StaleVersion => "STALE_VERSION",
             Self::UnpublishedLinks => "UNPUBLISHED_LINKS",
             Self::LinkedFromPublished => "LINKED_FROM_PUBLISHED",
+            Self::NotApproved => "NOT_APPROVED",
+            Self::WrongStatus => "WRONG_STATUS",
+            Self::AlreadyScheduled => "ALREADY_SCHEDULED",
         }
     }
 }

@@ -26,6 +26,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "auth", "config", "content", "db", "errors", "markdown", "metrics", "webhooks",
         ],
     ),
+    // Runs due schedules (content) and announces them as a mutation does (graphql).
+    ("scheduler", &["content", "graphql"]),
     (
         "http",
         &[

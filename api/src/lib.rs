@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod http;
 pub mod markdown;
 pub mod metrics;
+pub mod scheduler;
 pub mod startup;
 pub mod telemetry;
 pub mod webhooks;

@@ -114,6 +114,7 @@ impl Application {
             Backend::Sqlite => invalidation::watch_sqlite(db.clone(), cache.clone()),
         }
         crate::content::feed::spawn(db.clone());
+        crate::scheduler::spawn(db.clone(), cache.clone());
         let webhooks = Arc::new(settings.webhooks.clone());
         crate::webhooks::worker::spawn(db.clone(), settings.webhooks.clone())
             .map_err(|e| StartupError::Listen(format!("cannot start the webhook worker: {e}")))?;

@@ -13,6 +13,12 @@ pub enum ContentStatus {
     /// Work in progress, visible to editors only.
     #[sea_orm(string_value = "DRAFT")]
     Draft,
+    /// Submitted for medical review (topics).
+    #[sea_orm(string_value = "IN_REVIEW")]
+    InReview,
+    /// Approved by a reviewer, ready to publish (topics).
+    #[sea_orm(string_value = "APPROVED")]
+    Approved,
     /// Visible to everyone.
     #[sea_orm(string_value = "PUBLISHED")]
     Published,
@@ -85,4 +91,43 @@ pub enum Role {
     /// All content work.
     #[sea_orm(string_value = "EDITOR")]
     Editor,
+    /// A clinician: all content work, and approving it for publication.
+    #[sea_orm(string_value = "REVIEWER")]
+    Reviewer,
+}
+
+/// What a schedule does when it runs.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ScheduleAction {
+    /// Publish the document.
+    #[sea_orm(string_value = "PUBLISH")]
+    Publish,
+    /// Take the document back from the public.
+    #[sea_orm(string_value = "UNPUBLISH")]
+    Unpublish,
+}
+
+/// Where a schedule stands.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ScheduleState {
+    /// Waiting for its time.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// Ran: the document was published or unpublished.
+    #[sea_orm(string_value = "DONE")]
+    Done,
+    /// Ran and was refused; the outcome says why.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    /// Cancelled before its time (or its document was deleted).
+    #[sea_orm(string_value = "CANCELLED")]
+    Cancelled,
 }

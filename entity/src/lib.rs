@@ -9,6 +9,7 @@ pub mod enums;
 pub mod json;
 pub mod login_failure;
 pub mod revision;
+pub mod schedule;
 pub mod session;
 pub mod setting;
 pub mod side_effect;
@@ -20,4 +21,6 @@ pub mod webhook_attempt;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;
 
-pub use enums::{ContentStatus, Duration, Frequency, Role, Severity};
+pub use enums::{
+    ContentStatus, Duration, Frequency, Role, ScheduleAction, ScheduleState, Severity,
+};

@@ -32,6 +32,13 @@ pub struct Model {
     pub references: ReferenceList,
     pub reviewed_at: Option<DateTimeUtc>,
     pub reviewed_by: Option<i32>,
+    /// When the next medical review is due (set by an approval).
+    pub review_due_at: Option<DateTimeUtc>,
+    /// The reviewer's note of the last approval or request for changes.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub review_note: Option<String>,
+    /// Whether the content as it stands is the approved one (a content save clears it).
+    pub approved: bool,
     pub status: ContentStatus,
     pub published_at: Option<DateTimeUtc>,
     pub version: i32,

@@ -18,6 +18,7 @@ mod m20261202_000010_document_counts;
 mod m20261203_000011_api_tokens;
 mod m20261203_000012_content_events;
 mod m20261203_000013_webhooks;
+mod m20261203_000014_review_workflow;
 
 pub use m20261125_000008_pg_search_column::SEARCH_COLUMN;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000011_api_tokens::Migration),
             Box::new(m20261203_000012_content_events::Migration),
             Box::new(m20261203_000013_webhooks::Migration),
+            Box::new(m20261203_000014_review_workflow::Migration),
         ]
     }
 }

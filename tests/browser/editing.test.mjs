@@ -50,11 +50,11 @@ test('history shows a readable diff and restores an old version as a new one', (
   await signIn(page, 'admin@example.org');
   await page.goto(`/admin/#/topics/${id}`);
   await page.getByLabel('Title', { exact: true }).fill('Needling');
-  await page.getByLabel('Mark as reviewed by me when saving').check();
+  await page.getByLabel('Approve the content as I save it').check();
   await page.getByRole('button', { name: 'Save', exact: true }).click();
   await page.getByText('Saved version 2.').waitFor();
   // The editor names the reviewer, and so does the public API.
-  await page.locator('.review .reviewed', { hasText: /^Last reviewed .* by Ada Admin\.$/ }).waitFor();
+  await page.locator('.review .reviewed', { hasText: /^Approved .* by Ada Admin\. Next review due / }).waitFor();
   const reviewed = (await api(server, '{ topic(slug: "microneedling") { reviewedBy { displayName } } }')).data.topic;
   assert.deepEqual(reviewed, { reviewedBy: { displayName: 'Ada Admin' } });
 

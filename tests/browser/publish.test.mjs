@@ -66,6 +66,11 @@ test('first admin setup, then a topic written, linked and published is public', 
   const anonymous = `{ topic(slug: "chemical-peel") { title features conditions { note node { name } } sideEffects { frequency severity duration note node { name } } } }`;
   assert.equal((await api(server, anonymous)).data.topic, null, 'a draft is not public');
 
+  // An admin approves (as a reviewer would) before publishing.
+  await page.getByRole('button', { name: 'Approve' }).click();
+  const approve = page.getByRole('dialog', { name: 'Approve this topic' });
+  await approve.getByRole('button', { name: 'Approve' }).click();
+  await page.getByText('Approved.', { exact: true }).waitFor();
   await page.getByRole('button', { name: 'Publish' }).click();
   await page.getByText('The topic is now published.').waitFor();
   const seen = (await api(server, anonymous)).data.topic;

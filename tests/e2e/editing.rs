@@ -19,10 +19,11 @@ const HISTORY: &str =
     "query($type: DocumentType!, $id: ID!) { revisions(documentType: $type, documentId: $id) {
     edges { node { id version message author { email } snapshot } } } }";
 
-/// An editor with one draft condition, one draft side effect and a draft topic linking both.
+/// A reviewer (who edits and approves) with one draft condition, one draft side effect and
+/// a draft topic linking both.
 async fn drafted(server: &TestServer) -> (Session, Value) {
     let admin = server.first_admin().await;
-    let editor = server.user(&admin, "editor@example.org", "EDITOR").await;
+    let editor = server.user(&admin, "editor@example.org", "REVIEWER").await;
     let condition = server
         .query_as(
             &editor,
@@ -81,11 +82,18 @@ on_both_databases! {
         assert_eq!(listed, ["melasma", "itching"]);
         assert_eq!(server.query(public, json!({})).await["topic"], Value::Null, "nothing half-published");
 
+        let refused = server
+            .error_as(Some(&editor), PUBLISH_TOPIC, json!({ "input": { "id": topic["id"], "expectedVersion": 1, "includeLinked": true } }))
+            .await;
+        assert_eq!(refused["extensions"]["reason"], "NOT_APPROVED", "{refused}");
+        assert_eq!(server.query(r#"{ condition(slug: "melasma") { name } }"#, json!({})).await["condition"], Value::Null, "nothing half-published");
+        server.query_as(&editor, "mutation($input: ApproveTopicInput!) { approveTopic(input: $input) { topic { status } } }",
+            json!({ "input": { "id": topic["id"], "expectedVersion": 1 } })).await;
         let published = server
-            .query_as(&editor, PUBLISH_TOPIC, json!({ "input": { "id": topic["id"], "expectedVersion": 1, "includeLinked": true } }))
+            .query_as(&editor, PUBLISH_TOPIC, json!({ "input": { "id": topic["id"], "expectedVersion": 2, "includeLinked": true } }))
             .await;
         assert_eq!(published["publishTopic"]["topic"]["status"], "PUBLISHED");
-        assert_eq!(published["publishTopic"]["topic"]["version"], 2);
+        assert_eq!(published["publishTopic"]["topic"]["version"], 3);
         let seen = server.query(public, json!({})).await;
         assert_eq!(seen["topic"]["conditions"], json!([{ "node": { "slug": "melasma", "status": "PUBLISHED" } }]));
         assert_eq!(seen["condition"]["name"], "Melasma");
@@ -109,7 +117,7 @@ on_both_databases! {
         // Once the topic is unpublished, the condition may be unpublished.
         server
             .query_as(&editor, "mutation($input: DocumentVersionInput!) { unpublishTopic(input: $input) { topic { status } } }",
-                json!({ "input": { "id": topic["id"], "expectedVersion": 2 } }))
+                json!({ "input": { "id": topic["id"], "expectedVersion": 3 } }))
             .await;
         let done = server
             .query_as(&editor, "mutation($input: DocumentVersionInput!) { unpublishCondition(input: $input) { condition { status version } } }",
@@ -117,16 +125,17 @@ on_both_databases! {
             .await;
         assert_eq!(done["unpublishCondition"]["condition"]["status"], "DRAFT");
 
-        // A published topic cannot be given a draft link either.
+        // Unpublished unchanged, it stays approved: republishing needs no new review. A
+        // published topic cannot be given a draft link either.
         let republished = server
-            .query_as(&editor, PUBLISH_TOPIC, json!({ "input": { "id": topic["id"], "expectedVersion": 3, "includeLinked": true } }))
+            .query_as(&editor, PUBLISH_TOPIC, json!({ "input": { "id": topic["id"], "expectedVersion": 4, "includeLinked": true } }))
             .await;
-        assert_eq!(republished["publishTopic"]["topic"]["version"], 4);
+        assert_eq!(republished["publishTopic"]["topic"]["version"], 5);
         let draft = server
             .query_as(&editor, CREATE_CONDITION, json!({ "input": { "name": "Freckles" } }))
             .await["createCondition"]["condition"]["id"].clone();
         let error = server
-            .error_as(Some(&editor), UPDATE_TOPIC, json!({ "input": { "id": topic["id"], "expectedVersion": 4,
+            .error_as(Some(&editor), UPDATE_TOPIC, json!({ "input": { "id": topic["id"], "expectedVersion": 5,
                 "conditions": [{ "conditionId": draft }] } }))
             .await;
         assert_eq!(error["extensions"]["reason"], "UNPUBLISHED_LINKS", "{error}");

@@ -1,5 +1,6 @@
-//! Every mutation but login, refresh and setup refuses an anonymous caller, and every
-//! admin-only one refuses an editor. The mutations come from introspection, so a new
+//! Every mutation but login, refresh and setup refuses an anonymous caller, every
+//! admin-only one refuses an editor and a reviewer, and every reviewer-only one (approving
+//! content) refuses an editor. The mutations come from introspection, so a new
 //! mutation without a guard fails this test.
 
 use dermis_tests::schema::{Introspection, call_document};
@@ -25,6 +26,9 @@ const ADMIN_ONLY: [&str; 12] = [
     "deactivateUser",
     "resetPassword",
 ];
+
+/// Mutations only reviewers and admins may call.
+const REVIEWER_ONLY: [&str; 2] = ["approveTopic", "requestTopicChanges"];
 
 /// Calls every field of `root` with dummy arguments as `session`; returns name -> error code.
 async fn call_all(
@@ -98,10 +102,19 @@ on_both_databases! {
 
         let as_editor = call_all(&server, "mutation", Some(&editor)).await;
         for (name, code, _) in &as_editor {
-            if ADMIN_ONLY.contains(&name.as_str()) {
+            if ADMIN_ONLY.contains(&name.as_str()) || REVIEWER_ONLY.contains(&name.as_str()) {
                 assert_eq!(code, "FORBIDDEN", "{name} accepted an editor");
             } else if !PUBLIC.contains(&name.as_str()) {
                 assert!(code != "FORBIDDEN" && code != "UNAUTHENTICATED", "{name} refused an editor: {code}");
+            }
+        }
+        let reviewer = server.user(&admin, "reviewer@example.org", "REVIEWER").await;
+        let as_reviewer = call_all(&server, "mutation", Some(&reviewer)).await;
+        for (name, code, _) in &as_reviewer {
+            if ADMIN_ONLY.contains(&name.as_str()) {
+                assert_eq!(code, "FORBIDDEN", "{name} accepted a reviewer");
+            } else if !PUBLIC.contains(&name.as_str()) {
+                assert!(code != "FORBIDDEN" && code != "UNAUTHENTICATED", "{name} refused a reviewer: {code}");
             }
         }
         let as_admin = call_all(&server, "mutation", Some(&admin)).await;

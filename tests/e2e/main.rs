@@ -29,6 +29,7 @@ mod preview;
 mod read_api;
 mod review;
 mod sample_content;
+mod scheduling;
 mod schema_contract;
 mod sessions;
 mod shutdown;
@@ -37,6 +38,7 @@ mod throttle;
 mod traffic;
 mod visibility;
 mod webhooks;
+mod workflow;
 
 use serde_json::{Value, json};
 

@@ -1,4 +1,4 @@
-//! The medical reviewer: an editor marks a topic reviewed when saving; the topic then
+//! The medical reviewer: a reviewer approves a topic when saving (`markReviewed`); the topic then
 //! names them (`reviewedBy`) to everyone, with the account's details for signed-in callers
 //! only, and the revision keeps who it was.
 
@@ -12,7 +12,7 @@ on_both_databases! {
     async fn the_reviewer_is_named_publicly_and_described_to_editors(backend) {
         let server = TestServer::sample(backend).await;
         let admin = server.first_admin().await;
-        let editor = server.user(&admin, "dr.lee@example.org", "EDITOR").await;
+        let editor = server.user(&admin, "dr.lee@example.org", "REVIEWER").await;
         let before = server.query(PUBLIC, json!({})).await;
         assert_eq!(before["topic"]["reviewedBy"], Value::Null, "never reviewed: {before}");
 

@@ -124,6 +124,7 @@ impl Introspection {
                 "Float" => json!(1.5),
                 "Boolean" => json!(false),
                 "ID" => json!("1"),
+                "DateTime" => json!("2099-01-01T00:00:00Z"),
                 _ => json!("x"),
             },
         }

@@ -2,7 +2,6 @@
 
 import { h, replace, when, badge, field } from '../dom.js';
 import { gql } from '../api.js';
-import { STATUSES } from '../kinds.js';
 import { pageHeader, empty } from '../ui.js';
 import { go } from '../nav.js';
 
@@ -27,7 +26,7 @@ export async function listScreen(main, kind, query) {
   const sort = query.get('sort') || `${kind.orderFields[0][0]}:ASC`;
   const [orderField, direction] = sort.split(':');
   const variables = {
-    filter: { status: status ? [status] : STATUSES, ...(search ? { search } : {}) },
+    filter: { status: status ? [status] : kind.statuses, ...(search ? { search } : {}) },
     orderBy: { field: orderField, direction: direction === 'DESC' ? 'DESC' : 'ASC' },
   };
   if (query.get('before')) Object.assign(variables, { last: PAGE, before: query.get('before') });
@@ -44,7 +43,7 @@ export async function listScreen(main, kind, query) {
   const searchInput = h('input', { type: 'search', name: 'q', value: search, placeholder: `Search ${kind.label.toLowerCase()}` });
   const statusSelect = h('select', { name: 'status' },
     h('option', { value: '' }, 'Any status'),
-    STATUSES.map((s) => h('option', { value: s, selected: s === status }, s.toLowerCase())));
+    kind.statuses.map((s) => h('option', { value: s, selected: s === status }, s.toLowerCase().replace(/_/g, ' '))));
   const sortSelect = h('select', { name: 'sort' }, kind.orderFields.flatMap(([value, label]) => [
     h('option', { value: `${value}:ASC`, selected: sort === `${value}:ASC` }, `${label}, ascending`),
     h('option', { value: `${value}:DESC`, selected: sort === `${value}:DESC` }, `${label}, descending`),

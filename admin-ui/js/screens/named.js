@@ -40,6 +40,7 @@ export async function namedScreen(main, kind, id) {
     replace(form,
       pageHeader(current ? current.name : `New ${kind.one}`),
       editor.meta(),
+      editor.scheduled(),
       h('div', { class: 'grid-2' },
         field('Name', name, { name: 'name' }),
         field('Slug', slug, { name: 'slug', hint: 'Left empty, it is made from the name.' })),

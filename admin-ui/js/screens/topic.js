@@ -2,15 +2,15 @@
 // attributes, review, a live Markdown preview, and the document actions.
 
 import { h, replace, field, when } from '../dom.js';
-import { gql } from '../api.js';
+import { gql, currentUser } from '../api.js';
 import { KINDS, FREQUENCIES, SEVERITIES, DURATIONS, words } from '../kinds.js';
 import { linkTargets } from '../catalog.js';
 import { Editor } from '../editor.js';
 import { lineList, orderedList, rowSelect, select } from '../lists.js';
-import { pageHeader, say } from '../ui.js';
+import { pageHeader, say, formDialog } from '../ui.js';
 
 const SELECTION = `id slug title summary body features benefits references { title url }
-  status version publishedAt reviewedAt reviewedBy { id displayName } updatedAt
+  status version publishedAt reviewedAt reviewedBy { id displayName } reviewDueAt reviewNote approved updatedAt
   conditions { note node { id name status } }
   sideEffects { frequency severity duration note node { id name status } }`;
 
@@ -82,6 +82,69 @@ function picker(label, options, linked, onAdd) {
     control.value = '';
   });
   return h('div', { class: 'picker' }, field(`Link a ${label}`, control), add);
+}
+
+/** Whether the signed-in user approves content (reviewers and admins). */
+function approves() {
+  return ['REVIEWER', 'ADMIN'].includes(currentUser()?.role);
+}
+
+/** Asks for a review note (required unless `optional`); the note, '' or null when cancelled. */
+async function askNote(title, label, submitLabel, optional) {
+  const note = h('textarea', { name: 'note', rows: 3 });
+  let given = null;
+  const done = await formDialog({
+    title,
+    body: [h('label', {}, label, note)],
+    submitLabel,
+    cancelLabel: 'Cancel',
+    focus: note,
+    action: async () => {
+      if (!optional && !note.value.trim()) throw new Error('Say what must change.');
+      given = note.value.trim();
+    },
+  });
+  return done ? given : null;
+}
+
+/** The medical review: where the topic stands, and the steps the user may take. */
+function reviewPanel(editor, doc, reviewed) {
+  const lines = [];
+  if (!doc) {
+    lines.push(h('p', {}, 'Once created, the draft can be submitted for review.'));
+  } else {
+    const by = doc.reviewedBy ? ` by ${doc.reviewedBy.displayName}` : '';
+    if (doc.approved) {
+      lines.push(h('p', { class: 'reviewed' }, `Approved ${when(doc.reviewedAt)}${by}. Next review due ${when(doc.reviewDueAt)}.`));
+    } else if (doc.reviewedAt) {
+      lines.push(h('p', { class: 'reviewed' }, `Changed since its last approval (${when(doc.reviewedAt)}${by}): it needs a new review before it is published${doc.status === 'PUBLISHED' ? ' again' : ''}.`));
+    } else {
+      lines.push(h('p', { class: 'reviewed' }, 'Not reviewed yet.'));
+    }
+    if (doc.reviewNote) lines.push(h('p', { class: 'review-note' }, h('strong', {}, 'Reviewer’s note: '), doc.reviewNote));
+  }
+  const steps = [];
+  const button = (label, onclick) => h('button', { type: 'button', onclick }, label);
+  if (doc && doc.status === 'DRAFT') {
+    steps.push(button('Submit for review', () => editor.step('submitTopicForReview', 'DocumentVersionInput', {}, 'Submitted for review.')));
+  }
+  if (doc && approves() && doc.status !== 'ARCHIVED' && (!doc.approved || doc.status === 'IN_REVIEW')) {
+    steps.push(button('Approve', async () => {
+      const note = await askNote('Approve this topic', 'Note for the editors (optional)', 'Approve', true);
+      if (note !== null) await editor.step('approveTopic', 'ApproveTopicInput', note ? { note } : {}, 'Approved.');
+    }));
+  }
+  if (doc && approves() && ['IN_REVIEW', 'APPROVED'].includes(doc.status)) {
+    steps.push(button('Request changes', async () => {
+      const note = await askNote('Request changes', 'What must change', 'Send back to draft', false);
+      if (note) await editor.step('requestTopicChanges', 'RequestTopicChangesInput', { note }, 'Sent back to draft with your note.');
+    }));
+  }
+  return h('fieldset', { class: 'review', dataset: { field: 'markReviewed' } },
+    h('legend', {}, 'Medical review'),
+    ...lines,
+    steps.length ? h('div', { class: 'actions review-steps' }, steps) : null,
+    doc && approves() ? h('label', { class: 'check' }, reviewed, ' Approve the content as I save it') : null);
 }
 
 /** Shows the editor for topic `id` (or a new topic). */
@@ -180,6 +243,7 @@ export async function topicScreen(main, id) {
     replace(form,
       pageHeader(doc ? doc.title || 'Untitled topic' : 'New topic'),
       editor.meta(),
+      editor.scheduled(),
       h('div', { class: 'grid-2' },
         field('Title', title, { name: 'title' }),
         field('Slug', slug, { name: 'slug', hint: 'The address name: lowercase letters, digits, hyphens. Left empty, it is made from the title.' })),
@@ -191,12 +255,7 @@ export async function topicScreen(main, id) {
       references.el,
       conditions.el,
       sideEffects.el,
-      h('fieldset', { class: 'review', dataset: { field: 'markReviewed' } },
-        h('legend', {}, 'Review'),
-        h('p', { class: 'reviewed' }, doc?.reviewedAt
-          ? `Last reviewed ${when(doc.reviewedAt)}${doc.reviewedBy ? ` by ${doc.reviewedBy.displayName}` : ''}.`
-          : 'Not reviewed yet.'),
-        h('label', { class: 'check' }, reviewed, ' Mark as reviewed by me when saving')),
+      reviewPanel(editor, doc, reviewed),
       editor.toolbar());
     if (doc) form.querySelector('.meta').prepend(h('span', { class: 'visually-hidden' }, 'Status: '));
   }

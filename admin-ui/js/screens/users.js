@@ -2,6 +2,7 @@
 
 import { h, replace, field, when } from '../dom.js';
 import { gql, currentUser } from '../api.js';
+import { ROLES } from '../kinds.js';
 import { pageHeader, say, alertError, submitForm, confirmAction, formDialog } from '../ui.js';
 import { go } from '../nav.js';
 
@@ -18,7 +19,7 @@ export async function usersScreen(main) {
 
   const email = h('input', { type: 'email', name: 'email', required: true, autocomplete: 'off' });
   const name = h('input', { name: 'displayName', required: true, autocomplete: 'off' });
-  const role = h('select', { name: 'role' }, h('option', { value: 'EDITOR' }, 'editor'), h('option', { value: 'ADMIN' }, 'administrator'));
+  const role = h('select', { name: 'role' }, ROLES.map(([value, label]) => h('option', { value }, label)));
   const password = h('input', { type: 'password', name: 'password', required: true, autocomplete: 'new-password' });
   const create = h('form', { class: 'card', novalidate: true },
     h('h2', {}, 'Add a user'),
@@ -73,7 +74,7 @@ export async function usersScreen(main) {
       h('tbody', {}, users.map((user) => h('tr', {},
         h('td', {}, user.email),
         h('td', {}, user.displayName),
-        h('td', {}, user.role === 'ADMIN' ? 'administrator' : 'editor'),
+        h('td', {}, (ROLES.find(([value]) => value === user.role) ?? [null, user.role])[1]),
         h('td', {}, user.active ? 'active' : 'deactivated'),
         h('td', {}, when(user.lastLoginAt)),
         h('td', { class: 'row-actions' },

@@ -123,18 +123,30 @@ impl Viewer {
     }
 
     /// The user's id when the role is at least `needed`; `UNAUTHENTICATED` or `FORBIDDEN` otherwise.
+    /// Roles rank `EDITOR` < `REVIEWER` < `ADMIN`: a reviewer does all an editor does and
+    /// approves content; only admins manage users and override a review.
     pub fn require(&self, needed: Role) -> ApiResult<i32> {
         let id = self.user_id()?;
-        match (needed, self) {
-            (
-                Role::Admin,
-                Self::User {
-                    role: Role::Admin, ..
-                },
-            )
-            | (Role::Editor, _) => Ok(id),
-            _ => Err(ApiError::Forbidden("this needs the ADMIN role".into())),
+        let Self::User { role, .. } = self else {
+            return Err(ApiError::Forbidden("this needs a signed-in user".into()));
+        };
+        if rank(*role) >= rank(needed) {
+            return Ok(id);
         }
+        Err(ApiError::Forbidden(match needed {
+            Role::Admin => "this needs the ADMIN role".into(),
+            Role::Reviewer => "only a REVIEWER or an ADMIN approves content".into(),
+            Role::Editor => "this needs the EDITOR role".into(),
+        }))
+    }
+}
+
+/// The rank of a role: each does all that those below it do.
+fn rank(role: Role) -> u8 {
+    match role {
+        Role::Editor => 0,
+        Role::Reviewer => 1,
+        Role::Admin => 2,
     }
 }
 

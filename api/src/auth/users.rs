@@ -129,7 +129,7 @@ pub async fn update(
     role: Option<Role>,
 ) -> ApiResult<user::Model> {
     let current = get(db, id).await?;
-    if role == Some(Role::Editor) && current.role == Role::Admin {
+    if role.is_some_and(|role| role != Role::Admin) && current.role == Role::Admin {
         ensure_other_admin(db, id).await?;
     }
     let mut model: user::ActiveModel = current.into();

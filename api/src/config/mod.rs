@@ -272,6 +272,10 @@ pub struct ServeArgs {
     /// Lifetime of a preview link's token, in seconds.
     #[arg(long, env = "DERMIS_PREVIEW_TTL", default_value_t = 3600)]
     pub preview_ttl: u64,
+    /// Days from a medical approval to the next review's due date, unless the reviewer
+    /// sets one.
+    #[arg(long, env = "DERMIS_REVIEW_INTERVAL_DAYS", default_value_t = 365)]
+    pub review_interval_days: u64,
     /// Open WebSocket connections (subscriptions) allowed per client address.
     #[arg(long, env = "DERMIS_WS_MAX_SOCKETS_PER_CLIENT", default_value_t = 20)]
     pub ws_max_sockets_per_client: u64,
@@ -558,6 +562,10 @@ impl ServeArgs {
             )?),
             refresh_reuse_interval: Duration::from_secs(self.refresh_reuse_interval),
             preview_ttl: Duration::from_secs(positive("DERMIS_PREVIEW_TTL", self.preview_ttl)?),
+            review_interval_days: positive(
+                "DERMIS_REVIEW_INTERVAL_DAYS",
+                self.review_interval_days.min(36_500),
+            )?,
             preview_url: match self.preview_url.as_deref().map(str::trim) {
                 None | Some("") => None,
                 Some(url) if url.contains("{token}") => Some(url.to_owned()),

@@ -64,6 +64,9 @@ pub struct AuthSettings {
     pub preview_ttl: Duration,
     /// The frontend's preview address, with `{token}`, `{slug}`, `{id}`, `{type}`.
     pub preview_url: Option<String>,
+    /// Days from a medical approval to the next review's due date (what the approval
+    /// entitles, like the other lifetimes here).
+    pub review_interval_days: u64,
     /// Login throttle.
     pub throttle: ThrottleSettings,
 }

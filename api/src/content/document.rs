@@ -54,6 +54,9 @@ pub trait Document: EntityTrait<Model: Sync> {
     const KIND: &'static str;
     /// Its public read model (a unit test holds [`Document::LABEL`] and the table to it).
     const VIEW: &'static View;
+    /// Whether the content as it stands passed the medical review, for types that go
+    /// through it (topics); `None` for the others, which publish without one.
+    const APPROVED: Option<Self::Column>;
 
     /// The row's id.
     fn id(model: &Self::Model) -> i32;
@@ -63,6 +66,9 @@ pub trait Document: EntityTrait<Model: Sync> {
     fn version(model: &Self::Model) -> i32;
     /// The row's slug.
     fn slug(model: &Self::Model) -> &str;
+    /// Whether it may be published without an override: its content is the approved one,
+    /// or its type needs no review.
+    fn approved(model: &Self::Model) -> bool;
     /// The row's value of `field`.
     fn sort_value(model: &Self::Model, field: SortField) -> SortValue;
     /// The row's state as a revision keeps it (a topic's links are added by the caller).
@@ -75,7 +81,7 @@ pub fn published_sort_value(at: Option<DateTime<Utc>>) -> SortValue {
 }
 
 macro_rules! document {
-    ($module:ident, $kind:literal, $view:ident, $label:ident, $text:ident, $html:ident) => {
+    ($module:ident, $kind:literal, $view:ident, $label:ident, $text:ident, $html:ident, $approved:expr) => {
         impl Document for $module::Entity {
             const ID: Self::Column = $module::Column::Id;
             const SLUG: Self::Column = $module::Column::Slug;
@@ -89,6 +95,7 @@ macro_rules! document {
             const HTML: Self::Column = $module::Column::$html;
             const KIND: &'static str = $kind;
             const VIEW: &'static View = &read_model::$view;
+            const APPROVED: Option<Self::Column> = $approved;
 
             fn id(model: &Self::Model) -> i32 {
                 model.id
@@ -106,6 +113,10 @@ macro_rules! document {
                 &model.slug
             }
 
+            fn approved(model: &Self::Model) -> bool {
+                Approval::approved(model)
+            }
+
             fn snapshot(model: &Self::Model) -> Snapshot {
                 Snapshot::from(model)
             }
@@ -119,6 +130,29 @@ macro_rules! document {
             }
         }
     };
+}
+
+/// Whether a row's content is approved for publication.
+trait Approval {
+    fn approved(&self) -> bool;
+}
+
+impl Approval for topic::Model {
+    fn approved(&self) -> bool {
+        self.approved
+    }
+}
+
+impl Approval for condition::Model {
+    fn approved(&self) -> bool {
+        true
+    }
+}
+
+impl Approval for side_effect::Model {
+    fn approved(&self) -> bool {
+        true
+    }
 }
 
 /// Access to the label field under one name.
@@ -146,14 +180,23 @@ impl Labelled for side_effect::Model {
 
 // The columns a search looks in are the migrations' (`m20261125_000006_search`: FTS5 tables
 // on SQLite, `m20261125_000008_pg_search_column` on PostgreSQL), not listed here.
-document!(topic, "topic", TOPIC, Title, Body, BodyHtml);
+document!(
+    topic,
+    "topic",
+    TOPIC,
+    Title,
+    Body,
+    BodyHtml,
+    Some(topic::Column::Approved)
+);
 document!(
     condition,
     "condition",
     CONDITION,
     Name,
     Description,
-    DescriptionHtml
+    DescriptionHtml,
+    None
 );
 document!(
     side_effect,
@@ -161,7 +204,8 @@ document!(
     SIDE_EFFECT,
     Name,
     Description,
-    DescriptionHtml
+    DescriptionHtml,
+    None
 );
 
 /// Is this status visible under `visibility`?

@@ -29,30 +29,48 @@ use crate::errors::{ApiError, ApiResult, ConflictReason, DocumentRef};
 use crate::markdown;
 
 /// A change of status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Transition {
     /// To `PUBLISHED`; a topic's unpublished links are published with it when `include_linked`.
     Publish {
         /// Publish linked drafts in the same transaction instead of refusing.
         include_linked: bool,
+        /// An admin's reason for publishing content that did not pass review (the caller
+        /// checked the role); recorded in the revision.
+        overridden: Option<String>,
     },
-    /// Back to `DRAFT`.
+    /// Back from the public: to `APPROVED` when the content is the approved one, else `DRAFT`.
     Unpublish,
     /// To `ARCHIVED`.
     Archive,
 }
 
 impl Transition {
-    fn status(self) -> ContentStatus {
-        match self {
-            Self::Publish { .. } => ContentStatus::Published,
-            Self::Unpublish => ContentStatus::Draft,
-            Self::Archive => ContentStatus::Archived,
+    /// A publication without links or override.
+    pub fn publish(include_linked: bool) -> Self {
+        Self::Publish {
+            include_linked,
+            overridden: None,
+        }
+    }
+
+    /// The status it sets on a document of type `E`.
+    fn status<E: Document>(&self) -> Expr {
+        match (self, E::APPROVED) {
+            (Self::Publish { .. }, _) => Expr::value(ContentStatus::Published),
+            (Self::Unpublish, Some(approved)) => Expr::case(
+                Expr::col(approved).eq(true),
+                Expr::value(ContentStatus::Approved),
+            )
+            .finally(Expr::value(ContentStatus::Draft))
+            .into(),
+            (Self::Unpublish, None) => Expr::value(ContentStatus::Draft),
+            (Self::Archive, _) => Expr::value(ContentStatus::Archived),
         }
     }
 
     /// The event a transition is.
-    fn change(self) -> Change {
+    fn change(&self) -> Change {
         match self {
             Self::Publish { .. } => Change::Published,
             Self::Unpublish => Change::Unpublished,
@@ -60,7 +78,7 @@ impl Transition {
         }
     }
 
-    fn message(self) -> &'static str {
+    fn message(&self) -> &'static str {
         match self {
             Self::Publish { .. } => "published",
             Self::Unpublish => "unpublished",
@@ -80,7 +98,7 @@ pub enum Restored {
     SideEffect(side_effect::Model),
 }
 
-fn document_ref<E: Document>(model: &E::Model) -> DocumentRef {
+pub(super) fn document_ref<E: Document>(model: &E::Model) -> DocumentRef {
     DocumentRef {
         kind: type_name(E::KIND),
         id: E::id(model).to_string(),
@@ -99,7 +117,7 @@ fn slug_taken(err: ApiError) -> ApiError {
 
 /// Increments the version of document `id` (when it is `expected`, if given) and applies
 /// `sets`, as the transaction's first statement. Returns the updated row.
-async fn bump<E: Document, C: ConnectionTrait>(
+pub(super) async fn bump<E: Document, C: ConnectionTrait>(
     conn: &C,
     id: i32,
     expected: Option<i32>,
@@ -130,7 +148,10 @@ async fn bump<E: Document, C: ConnectionTrait>(
 }
 
 /// A document by id.
-async fn find<E: Document, C: ConnectionTrait>(conn: &C, id: i32) -> ApiResult<Option<E::Model>> {
+pub(super) async fn find<E: Document, C: ConnectionTrait>(
+    conn: &C,
+    id: i32,
+) -> ApiResult<Option<E::Model>> {
     Ok(crate::db::unique(E::find().filter(E::ID.eq(id)), conn).await?)
 }
 
@@ -159,7 +180,7 @@ async fn snapshot<E: Document, C: ConnectionTrait>(
 }
 
 /// Snapshot, revision and event of the document's current state.
-async fn record<E: Document>(
+pub(super) async fn record<E: Document>(
     txn: &DatabaseTransaction,
     model: &E::Model,
     change: Change,
@@ -523,14 +544,16 @@ pub async fn create_topic(
     Ok(model)
 }
 
-/// Updates a topic at `expected` version; links are replaced when given; `mark_reviewed`
-/// records a medical review by the author, now.
+/// Updates a topic at `expected` version; links are replaced when given. A save withdraws
+/// the approval of the content it replaces (a topic in review or approved goes back to
+/// draft; a published one stays published, no longer approved), unless `approval` approves
+/// the saved content at once (a reviewer's save).
 pub async fn update_topic(
     db: &DatabaseConnection,
     id: i32,
     expected: i32,
     fields: TopicFields,
-    mark_reviewed: bool,
+    approval: Option<super::review::Approval>,
     author: Author,
     recorded: Recorded,
 ) -> ApiResult<topic::Model> {
@@ -562,9 +585,9 @@ pub async fn update_topic(
         let references = ReferenceList(references.into());
         sets.push((topic::Column::References, json(json!(references))));
     }
-    if mark_reviewed {
-        sets.push((topic::Column::ReviewedAt, Expr::value(now())));
-        sets.push((topic::Column::ReviewedBy, Expr::value(author.user)));
+    match approval {
+        Some(approval) => sets.extend(approval.sets(author)),
+        None => sets.extend(super::review::withdrawn()),
     }
     let links_changed = fields.conditions.is_some() || fields.side_effects.is_some();
 
@@ -657,7 +680,8 @@ pub async fn update_named<E: Document>(
 }
 
 /// Publishes, unpublishes or archives a document at `expected` version, keeping links
-/// consistent: a published topic never links to an unpublished document.
+/// consistent: a published topic never links to an unpublished document, and a topic's
+/// content is published only once approved (or with an admin's recorded override).
 pub async fn transition<E: Document>(
     db: &DatabaseConnection,
     id: i32,
@@ -665,51 +689,76 @@ pub async fn transition<E: Document>(
     transition: Transition,
     author: Author,
 ) -> ApiResult<E::Model> {
+    let txn = crate::db::begin_content_write(db).await?;
+    let model = transition_in::<E>(&txn, id, Some(expected), &transition, author, None).await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// [`transition`] inside `txn`, at `expected` version if given; `message` replaces the
+/// revision's usual one.
+pub async fn transition_in<E: Document>(
+    txn: &DatabaseTransaction,
+    id: i32,
+    expected: Option<i32>,
+    transition: &Transition,
+    author: Author,
+    message: Option<String>,
+) -> ApiResult<E::Model> {
     let published_at = match transition {
         Transition::Publish { .. } => published_at_on_publish::<E>(),
         _ => Expr::value(Value::ChronoDateTimeUtc(None)),
     };
-    let txn = crate::db::begin_content_write(db).await?;
+    // The status a refusal names is the one before this write.
+    let before = match transition {
+        Transition::Publish { .. } if E::APPROVED.is_some() => {
+            find::<E, _>(txn, id).await?.map(|model| E::status(&model))
+        }
+        _ => None,
+    };
     let model = bump::<E, _>(
-        &txn,
+        txn,
         id,
-        Some(expected),
+        expected,
         author,
         vec![
-            (E::STATUS, Expr::value(transition.status())),
+            (E::STATUS, transition.status::<E>()),
             (E::PUBLISHED_AT, published_at),
         ],
     )
     .await?;
     match (E::KIND, transition) {
-        ("topic", Transition::Publish { include_linked }) => {
-            let drafts = unpublished_links(&txn, id).await?;
+        ("topic", Transition::Publish { include_linked, .. }) => {
+            let drafts = unpublished_links(txn, id).await?;
             if !drafts.is_empty() {
                 if !include_linked {
                     return Err(unpublished(drafts));
                 }
                 for doc in &drafts {
-                    publish_linked(&txn, doc, author).await?;
+                    publish_linked(txn, doc, author).await?;
                 }
             }
         }
         ("topic", _) | (_, Transition::Publish { .. }) => {}
         (_, Transition::Unpublish | Transition::Archive) => {
-            let topics = published_topics_linking::<E>(&txn, id).await?;
+            let topics = published_topics_linking::<E>(txn, id).await?;
             if !topics.is_empty() {
                 return Err(linked_from_published(human_name(E::KIND), topics));
             }
         }
     }
-    record::<E>(
-        &txn,
-        &model,
-        transition.change(),
-        author,
-        Some(transition.message().into()),
-    )
-    .await?;
-    txn.commit().await?;
+    let mut message = message.unwrap_or_else(|| transition.message().into());
+    if let Transition::Publish { overridden, .. } = transition
+        && !E::approved(&model)
+    {
+        let Some(reason) = overridden else {
+            let mut document = document_ref::<E>(&model);
+            document.status = before.unwrap_or(document.status);
+            return Err(super::review::not_approved(document));
+        };
+        message = format!("{message} without review (admin override): {reason}");
+    }
+    record::<E>(txn, &model, transition.change(), author, Some(message)).await?;
     Ok(model)
 }
 
@@ -741,6 +790,7 @@ pub async fn delete<E: Document>(
     )
     .await?;
     E::delete_many().filter(E::ID.eq(id)).exec(&txn).await?;
+    super::schedule::cancel_all::<E>(&txn, id, "the document was deleted").await?;
     let what = human_name(E::KIND);
     let slug = document_ref::<E>(&model).slug;
     for topic in drafts {
@@ -842,7 +892,7 @@ pub async fn restore(
                 id,
                 expected,
                 fields,
-                false,
+                None,
                 author,
                 Recorded::restored(message),
             )

@@ -33,6 +33,9 @@ pub enum Change {
     Deleted,
     /// An old revision brought back as a new version.
     Restored,
+    /// A step of the medical review (submitted, approved, changes requested): the event's
+    /// old and new statuses say which.
+    Reviewed,
 }
 
 impl Change {
@@ -45,6 +48,7 @@ impl Change {
             Self::Unpublished => "unpublished",
             Self::Archived => "archived",
             Self::Deleted => "deleted",
+            Self::Reviewed => "reviewed",
             Self::Restored => return "revision.restored".to_owned(),
         };
         format!("{kind}.{verb}")
@@ -66,6 +70,7 @@ pub fn event_types() -> Vec<String> {
             types.push(change.event_type(kind));
         }
     }
+    types.push(Change::Reviewed.event_type("topic"));
     types.push(Change::Restored.event_type("topic"));
     types
 }
@@ -206,7 +211,7 @@ mod tests {
             Change::Restored.event_type("condition"),
             "revision.restored"
         );
-        assert_eq!(event_types().len(), 19);
+        assert_eq!(event_types().len(), 20);
     }
 
     #[test]

@@ -10,6 +10,8 @@ pub mod pagination;
 pub mod query;
 pub mod read_model;
 pub mod rendered;
+pub mod review;
+pub mod schedule;
 pub mod seed;
 pub mod snapshot;
 pub mod validate;

@@ -59,6 +59,8 @@ pub static STATUS: EnumMap = EnumMap {
     name: "ContentStatus",
     values: &[
         ("DRAFT", "DRAFT"),
+        ("IN_REVIEW", "IN_REVIEW"),
+        ("APPROVED", "APPROVED"),
         ("PUBLISHED", "PUBLISHED"),
         ("ARCHIVED", "ARCHIVED"),
     ],
@@ -170,6 +172,9 @@ pub static TOPIC: View = View {
         field("publishedAt", "published_at", Kind::Other),
         field("reviewedAt", "reviewed_at", Kind::Other),
         field("reviewedBy", "reviewed_by", Kind::Other),
+        field("reviewDueAt", "review_due_at", Kind::Other),
+        field("approved", "approved", Kind::Other),
+        field("reviewNote", "review_note", Kind::Other),
         field("createdAt", "created_at", Kind::Other),
         field("updatedAt", "updated_at", Kind::Other),
         field("version", "version", Kind::Int),

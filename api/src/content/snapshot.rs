@@ -66,6 +66,15 @@ pub struct TopicState {
     /// Who did it (a user id).
     #[serde(default, alias = "reviewed_by")]
     pub reviewed_by: Option<i32>,
+    /// When the next review is due.
+    #[serde(default)]
+    pub review_due_at: Option<DateTime<Utc>>,
+    /// The reviewer's last note.
+    #[serde(default)]
+    pub review_note: Option<String>,
+    /// Whether this content is the approved one.
+    #[serde(default)]
+    pub approved: bool,
     /// Workflow state.
     pub status: ContentStatus,
     /// First publication.
@@ -197,7 +206,8 @@ impl Snapshot {
     }
 
     /// Whether two snapshots hold the same content: everything but the bookkeeping a save
-    /// itself changes (version, last change and last editor).
+    /// itself changes (version, last change and last editor, and the withdrawal of an
+    /// approval).
     pub fn same_content(&self, other: &Self) -> bool {
         fn plain(snapshot: &Snapshot) -> Snapshot {
             let mut snapshot = snapshot.clone();
@@ -206,6 +216,15 @@ impl Snapshot {
                     topic.topic.version = 0;
                     topic.topic.updated_at = DateTime::<Utc>::MIN_UTC;
                     topic.topic.updated_by = None;
+                    // A save withdraws the approval of the content it replaces; one that
+                    // replaces nothing withdraws nothing.
+                    topic.topic.approved = false;
+                    if matches!(
+                        topic.topic.status,
+                        ContentStatus::InReview | ContentStatus::Approved
+                    ) {
+                        topic.topic.status = ContentStatus::Draft;
+                    }
                 }
                 Snapshot::Condition(named) | Snapshot::SideEffect(named) => {
                     named.version = 0;
@@ -274,6 +293,9 @@ impl From<&topic::Model> for TopicState {
             references: model.references.0.clone(),
             reviewed_at: model.reviewed_at,
             reviewed_by: model.reviewed_by,
+            review_due_at: model.review_due_at,
+            review_note: model.review_note.clone(),
+            approved: model.approved,
             status: model.status,
             published_at: model.published_at,
             version: model.version,
@@ -300,6 +322,9 @@ impl TopicState {
             references: ReferenceList(self.references),
             reviewed_at: self.reviewed_at,
             reviewed_by: self.reviewed_by,
+            review_due_at: self.review_due_at,
+            review_note: self.review_note,
+            approved: self.approved,
             status: self.status,
             published_at: self.published_at,
             version: self.version,

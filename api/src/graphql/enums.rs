@@ -8,6 +8,10 @@ use async_graphql::Enum;
 pub enum ContentStatus {
     /// Work in progress, visible to editors only.
     Draft,
+    /// A topic submitted for medical review; editors only.
+    InReview,
+    /// A topic whose content a reviewer approved, ready to publish; editors only.
+    Approved,
     /// Visible to everyone.
     Published,
     /// Withdrawn from the public, kept for history.

@@ -13,6 +13,8 @@ pub enum RoleGuard {
     SignedIn,
     /// Editors and admins (not an API token).
     Editor,
+    /// Reviewers and admins (not an API token).
+    Reviewer,
     /// Admins only (not an API token).
     Admin,
     /// Whoever may read drafts: users, and tokens with `PREVIEW` or `CONTENT_WRITE`.
@@ -29,6 +31,7 @@ impl Guard for RoleGuard {
         match self {
             Self::SignedIn => request.viewer.user_id().map(|_| ()),
             Self::Editor => request.viewer.require(Role::Editor).map(|_| ()),
+            Self::Reviewer => request.viewer.require(Role::Reviewer).map(|_| ()),
             Self::Admin => request.viewer.require(Role::Admin).map(|_| ()),
             Self::Drafts => request.viewer.require_drafts(),
             Self::ContentWrite => request.viewer.author().map(|_| ()),

@@ -23,6 +23,8 @@ pub mod persisted;
 pub mod preview;
 pub mod query;
 pub mod response;
+pub mod review;
+pub mod schedules;
 pub mod subscription;
 pub mod typename;
 pub mod types;

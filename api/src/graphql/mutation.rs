@@ -45,6 +45,8 @@ pub struct MutationRoot(
     super::api_tokens::ApiTokenMutations,
     super::webhooks::WebhookMutations,
     super::preview::PreviewMutations,
+    super::review::ReviewMutations,
+    super::schedules::ScheduleMutations,
 );
 
 // ----- accounts -----------------------------------------------------------------------
@@ -459,7 +461,8 @@ pub struct UpdateTopicInput {
     pub conditions: Option<Vec<TopicConditionInput>>,
     /// Side effects, in order, with their attributes (replaces all).
     pub side_effects: Option<Vec<TopicSideEffectInput>>,
-    /// True to record a medical review by the signed-in user, now.
+    /// True to approve the saved content at once, as the signed-in reviewer or admin
+    /// (`FORBIDDEN` for editors and tokens): see `approveTopic`.
     pub mark_reviewed: Option<bool>,
 }
 
@@ -474,6 +477,10 @@ pub struct PublishTopicInput {
     /// transaction; otherwise publishing is refused while any exist.
     #[graphql(default = false)]
     pub include_linked: bool,
+    /// An admin's reason for publishing content that has not been approved since it last
+    /// changed (recorded in the history); `FORBIDDEN` for others. Without it such a publish
+    /// is refused with `CONFLICT` (`NOT_APPROVED`).
+    pub override_review: Option<String>,
 }
 
 /// A document and the version an action applies to.
@@ -625,7 +632,10 @@ impl TopicMutations {
         let (request, db) = request(ctx)?;
         let author = request.viewer.author()?;
         let id = validate::id(&input.id, "input.id")?;
-        let mark_reviewed = input.mark_reviewed.unwrap_or(false);
+        let approval = match input.mark_reviewed {
+            Some(true) => Some(super::review::approval(ctx, None, None)?),
+            _ => None,
+        };
         let fields = topic_fields!(input, input.title);
         Ok(topic_payload(
             edit::update_topic(
@@ -633,7 +643,7 @@ impl TopicMutations {
                 id,
                 input.expected_version,
                 fields,
-                mark_reviewed,
+                approval,
                 author,
                 edit::Recorded::update(),
             )
@@ -651,6 +661,7 @@ impl TopicMutations {
     ) -> ApiResult<TopicPayload> {
         let transition = Transition::Publish {
             include_linked: input.include_linked,
+            overridden: super::review::override_reason(ctx, input.override_review)?,
         };
         let version = DocumentVersionInput {
             id: input.id,
@@ -811,7 +822,7 @@ macro_rules! named_mutations {
             #[doc = concat!("Publishes a ", $what, ".")]
             #[graphql(guard = "RoleGuard::ContentWrite")]
             async fn $publish(&self, ctx: &Context<'_>, #[graphql(desc = "The document and version.")] input: DocumentVersionInput) -> ApiResult<$payload> {
-                let transition = Transition::Publish { include_linked: false };
+                let transition = Transition::publish(false);
                 self.change(ctx, input, transition).await
             }
 

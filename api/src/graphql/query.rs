@@ -257,6 +257,8 @@ pub struct QueryRoot(
     super::api_tokens::ApiTokenQueries,
     super::events::ContentEventQueries,
     super::webhooks::WebhookQueries,
+    super::review::ReviewQueries,
+    super::schedules::ScheduleQueries,
 );
 
 /// Entry points of the read API, and what editors and admins read.

@@ -169,6 +169,7 @@ mod tests {
             access_ttl: std::time::Duration::from_secs(60),
             refresh_ttl: std::time::Duration::from_secs(60),
             preview_ttl: std::time::Duration::from_secs(60),
+            review_interval_days: 365,
             preview_url: None,
             throttle: crate::config::settings::ThrottleSettings {
                 per_account: 5,

@@ -13,8 +13,10 @@ use crate::errors::{ApiError, ApiResult};
 pub enum Role {
     /// Everything, managing users included.
     Admin,
-    /// All content work: write, review, publish, restore.
+    /// All content work: write, submit for review, publish approved content, restore.
     Editor,
+    /// A clinician: all content work, and approving topics for publication (not users).
+    Reviewer,
 }
 
 /// A person who signs in to the CMS.

@@ -105,7 +105,7 @@ impl Topic {
         self.model.reviewed_at
     }
 
-    /// Who last marked the content medically reviewed (an editor, when saving); null when
+    /// Who last approved the content in a medical review (a reviewer or admin); null when
     /// never reviewed or the account was deleted. Anonymous callers see the reviewer's `id`
     /// and `displayName`.
     async fn reviewed_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
@@ -125,6 +125,26 @@ impl Topic {
         }
         let user = request.links.load_one(UserById(id)).await?;
         Ok(user.map(|user| User::seen_by(user, &request.viewer)))
+    }
+
+    /// When the next medical review is due (set by each approval; `DERMIS_REVIEW_INTERVAL_DAYS`
+    /// after it unless the reviewer chose a date); null when never approved.
+    async fn review_due_at(&self) -> Option<DateTime<Utc>> {
+        self.model.review_due_at
+    }
+
+    /// Whether the content as it stands is the content a reviewer approved: false once a save
+    /// changes it (a published topic then stays published, listed in `reviewQueue`).
+    async fn approved(&self) -> bool {
+        self.model.approved
+    }
+
+    /// The reviewer's note on the last approval or request for changes; editors and tokens
+    /// that read drafts only (`UNAUTHENTICATED` or `FORBIDDEN` for others).
+    async fn review_note(&self, ctx: &Context<'_>) -> ApiResult<Option<&str>> {
+        let (request, _) = request(ctx)?;
+        request.viewer.require_drafts()?;
+        Ok(self.model.review_note.as_deref())
     }
 
     /// When the topic was created.
