@@ -100,7 +100,7 @@ export class Editor {
           this.mergeBase = moved ? entry.base ?? null : null;
           build(entry.state);
           notice.remove();
-          say('Your unsaved changes are back in the form. They are not saved yet.');
+          say('Your unsaved changes are back in the form. They are not saved yet.', 'note');
         } }, 'Restore my changes'),
         h('button', { type: 'button', onclick: () => { this.forgetDraft(); notice.remove(); } }, 'Discard them')));
     return notice;
@@ -277,7 +277,7 @@ export class Editor {
       takeTheirs();
       this.forgetDraft();
       this.onReload?.();
-      say(`Loaded version ${theirs.version}.`);
+      say(`Loaded version ${theirs.version}.`, 'note');
       return false;
     }
     if (choice === 'save' || choice === 'keep') {
@@ -285,10 +285,10 @@ export class Editor {
       takeTheirs();
       this.onReload?.(merged);
       if (choice === 'save') return this.saveNow();
-      say('Their version is merged into the form; nothing was saved yet.');
+      say('Their version is merged into the form; nothing was saved yet.', 'note');
       return false;
     }
-    say('Nothing was saved. Your changes are still in the form.');
+    say('Nothing was saved. Your changes are still in the form.', 'note');
     return false;
   }
 

@@ -3,10 +3,15 @@
 
 import { h, append } from './dom.js';
 
-/** Announces a status message (polite, for screen readers too). */
-export function say(message) {
+/**
+ * Announces an outcome in a toast (polite, for screen readers too) that goes by itself:
+ * `tone` 'done' (green, a success) or 'note' (neutral: nothing happened, or a hint). Errors
+ * are `alertError`'s, never green.
+ */
+export function say(message, tone = 'done') {
   const status = document.getElementById('status');
   status.textContent = '';
+  status.dataset.tone = tone;
   // A fresh text node is announced even when the same message repeats.
   requestAnimationFrame(() => { status.textContent = message; });
   clearTimeout(say.timer);
@@ -53,13 +58,13 @@ export function dialog(title, body, buttons) {
  * Resolves true when the action succeeded, false when `cancelLabel` was chosen. Escape does
  * not dismiss it: only the buttons decide.
  */
-export function formDialog({ title, body, submitLabel, cancelLabel, focus, action, describe = (error) => error.message }) {
+export function formDialog({ title, body, submitLabel, cancelLabel, focus, action, describe = (error) => error.message, panel = false }) {
   return new Promise((resolve) => {
     const problem = h('p', { class: 'field-error', role: 'alert', hidden: true });
     const submit = h('button', { type: 'submit', class: 'primary' }, submitLabel);
     const cancel = h('button', { type: 'button' }, cancelLabel);
     const form = h('form', { novalidate: true }, body, problem, h('div', { class: 'actions' }, cancel, submit));
-    const el = h('dialog', { class: 'dialog', 'aria-labelledby': 'form-dialog-title' },
+    const el = h('dialog', { class: panel ? 'dialog side-panel' : 'dialog', 'aria-labelledby': 'form-dialog-title' },
       h('h2', { id: 'form-dialog-title' }, title), form);
     const finish = (value) => { el.close(); el.remove(); resolve(value); };
     form.addEventListener('submit', async (event) => {
@@ -117,7 +122,10 @@ export function showFieldError(form, fieldPath, message) {
     const holder = form.querySelector(`[data-field="${CSS.escape(name)}"]`);
     if (!holder) continue;
     const error = holder.querySelector(':scope > .field-error') || holder.querySelector('.field-error');
-    const control = holder.querySelector('input, select, textarea');
+    // In a row of several inputs, the one the path ends with (`references[0].url`).
+    const part = path.match(/\.([^.[\]]+)$/)?.[1];
+    const control = (part && holder.querySelector(`[data-part="${CSS.escape(part)}"]`))
+      || holder.querySelector('input, select, textarea');
     if (error) {
       error.textContent = message;
       error.hidden = false;
@@ -137,7 +145,7 @@ export function showFieldError(form, fieldPath, message) {
  */
 export function reportError(form, error) {
   if (error.code === 'BAD_USER_INPUT' && showFieldError(form, error.field, error.message)) {
-    say('Please correct the marked field.');
+    say('Please correct the marked field.', 'note');
     return;
   }
   alertError(error.code === 'RATE_LIMITED'

@@ -7,6 +7,9 @@ import { go } from '../nav.js';
 
 const PAGE = 20;
 
+/** The filter control to focus once the list it applied is drawn. */
+let refocus = null;
+
 function listQuery(kind) {
   const filterType = kind.list === 'topics' ? 'TopicFilter' : 'NameFilter';
   const orderType = kind.list === 'topics' ? 'TopicOrder' : 'NameOrder';
@@ -55,9 +58,24 @@ export async function listScreen(main, kind, query) {
     h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Apply')));
   filters.addEventListener('submit', (event) => {
     event.preventDefault();
+    // The list is drawn anew: focus comes back to the control that applied it.
+    refocus = event.submitter?.textContent === 'Apply' ? 'apply' : document.activeElement?.name ?? null;
     go(address({ q: searchInput.value.trim(), status: statusSelect.value, sort: sortSelect.value }));
   });
-  for (const select of [statusSelect, sortSelect]) select.addEventListener('change', () => filters.requestSubmit());
+  // A choice made with the mouse applies at once; arrow keys only move through the options
+  // (Enter or Apply applies), so a keyboard user is not sent a new list at every step.
+  for (const select of [statusSelect, sortSelect]) {
+    let keyboard = false;
+    select.addEventListener('keydown', (event) => {
+      keyboard = event.key !== 'Enter';
+      if (event.key === 'Enter') {
+        event.preventDefault();
+        filters.requestSubmit();
+      }
+    });
+    select.addEventListener('pointerdown', () => { keyboard = false; });
+    select.addEventListener('change', () => { if (!keyboard) filters.requestSubmit(); });
+  }
 
   const rows = data.edges.map(({ node }) => h('tr', {},
     h('td', {}, h('a', { href: `#/${kind.route}/${node.id}` }, node[kind.labelField])),
@@ -80,4 +98,10 @@ export async function listScreen(main, kind, query) {
   replace(main,
     pageHeader(kind.label, h('a', { class: 'button primary', href: `#/${kind.route}/new` }, `New ${kind.one}`)),
     filters, table, pager);
+  if (refocus) {
+    const target = refocus === 'apply' ? filters.querySelector('button[type="submit"]') : filters.elements.namedItem(refocus);
+    refocus = null;
+    // After the app has focused the new screen's heading.
+    requestAnimationFrame(() => target?.focus());
+  }
 }

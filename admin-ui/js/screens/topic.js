@@ -6,7 +6,7 @@ import { gql, currentUser } from '../api.js';
 import { KINDS, FREQUENCIES, SEVERITIES, DURATIONS, words } from '../kinds.js';
 import { linkTargets } from '../catalog.js';
 import { Editor } from '../editor.js';
-import { lineList, orderedList, rowSelect, select } from '../lists.js';
+import { lineList, orderedList, rowSelect } from '../lists.js';
 import { pageHeader, say, formDialog } from '../ui.js';
 
 const SELECTION = `id slug title summary body features benefits references { title url }
@@ -67,21 +67,76 @@ function inputOf(state) {
   };
 }
 
-/** A picker: a select of documents not linked yet, and an Add button. */
-function picker(label, options, linked, onAdd) {
-  const control = select([['', `Choose a ${label}…`], ...options.map((o) => [o.id, o.status === 'PUBLISHED' ? o.name : `${o.name} (${o.status.toLowerCase()})`])], '');
+/**
+ * A picker: a searchable field over the `options` (the browser's own combobox, a datalist,
+ * so typing filters and the keyboard works as everywhere), and an Add button. A name that
+ * matches nothing offers to create that document, in a side panel, and links it.
+ */
+function picker(label, kind, options, linked, onAdd) {
+  const listId = `link-${kind.route}-options`;
+  const describe = (o) => (o.status === 'PUBLISHED' ? o.name : `${o.name} (${o.status.toLowerCase()})`);
+  const list = h('datalist', { id: listId }, options.map((o) => h('option', { value: o.name, label: describe(o) })));
+  const control = h('input', { type: 'text', list: listId, autocomplete: 'off', placeholder: `Type to search ${kind.label.toLowerCase()}…` });
   const add = h('button', { type: 'button' }, `Add ${label}`);
-  add.addEventListener('click', () => {
-    const chosen = options.find((o) => o.id === control.value);
-    if (!chosen) return;
+  const link = (chosen) => {
     if (linked().some((l) => l.id === chosen.id)) {
-      say(`${chosen.name} is already linked.`);
+      say(`${chosen.name} is already linked.`, 'note');
       return;
     }
     onAdd(chosen);
     control.value = '';
+  };
+  add.addEventListener('click', async () => {
+    const typed = control.value.trim();
+    if (!typed) {
+      control.focus();
+      return;
+    }
+    const chosen = options.find((o) => o.name.toLowerCase() === typed.toLowerCase());
+    if (chosen) {
+      link(chosen);
+      return;
+    }
+    const created = await createInPanel(label, kind, typed);
+    if (!created) return;
+    options.push(created);
+    list.append(h('option', { value: created.name, label: describe(created) }));
+    link(created);
+    say(`Created the draft ${label} “${created.name}” and linked it. Publish it with the topic.`);
   });
-  return h('div', { class: 'picker' }, field(`Link a ${label}`, control), add);
+  // Enter in the field adds, as the button does (not the whole form's save).
+  control.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter') {
+      event.preventDefault();
+      add.click();
+    }
+  });
+  return h('div', { class: 'picker' }, field(`Link a ${label}`, control), list, add);
+}
+
+/** A side panel to create a condition or side effect named `name`; the new one, or null. */
+async function createInPanel(label, kind, name) {
+  const nameInput = h('input', { name: 'name', value: name, maxlength: 200 });
+  const description = h('textarea', { name: 'description', rows: 5, class: 'mono' });
+  let created = null;
+  const done = await formDialog({
+    title: `New ${label}`,
+    body: [
+      h('p', {}, `There is no ${label} called “${name}” yet. Create it as a draft and link it:`),
+      field('Name', nameInput),
+      field('Description (Markdown)', description),
+    ],
+    submitLabel: `Create and link`,
+    cancelLabel: 'Cancel',
+    focus: nameInput,
+    panel: true,
+    action: async () => {
+      const data = await gql(`mutation($input: Create${kind.mutation}Input!) { create${kind.mutation}(input: $input) { ${kind.payload} { id name status } } }`,
+        { input: { name: nameInput.value, description: description.value } });
+      created = data[`create${kind.mutation}`][kind.payload];
+    },
+  });
+  return done ? created : null;
 }
 
 /** Whether the signed-in user approves content (reviewers and admins). */
@@ -168,14 +223,14 @@ export async function topicScreen(main, id) {
     const slug = h('input', { name: 'slug', value: state.slug, class: 'mono', spellcheck: 'false' });
     const summary = h('textarea', { name: 'summary', rows: 3 }, state.summary);
     const body = h('textarea', { name: 'body', rows: 16, class: 'mono' }, state.body);
-    const preview = h('div', { class: 'preview prose', 'aria-live': 'off', 'aria-label': 'Preview of the body' });
+    const preview = h('div', { class: 'preview prose', role: 'region', 'aria-live': 'off', 'aria-label': 'Preview of the body' });
     const features = lineList('features', 'Features', state.features, 'Feature');
     const benefits = lineList('benefits', 'Benefits', state.benefits, 'Benefit');
     const references = orderedList({
       name: 'references', legend: 'References', values: state.references, itemLabel: 'Reference',
       makeRow(value, index) {
-        const t = h('input', { value: value.title, 'aria-label': `Reference ${index + 1} title`, placeholder: 'Title' });
-        const u = h('input', { value: value.url, type: 'url', 'aria-label': `Reference ${index + 1} address`, placeholder: 'https://…' });
+        const t = h('input', { value: value.title, 'aria-label': `Reference ${index + 1} title`, placeholder: 'Title', dataset: { part: 'title' } });
+        const u = h('input', { value: value.url, type: 'url', 'aria-label': `Reference ${index + 1} address`, placeholder: 'https://…', dataset: { part: 'url' } });
         return { nodes: [t, u], read: () => ({ title: t.value, url: u.value }), focus: () => t.focus() };
       },
       addControls: (add) => h('button', { type: 'button', onclick: () => add({ title: '', url: '' }) }, 'Add reference'),
@@ -183,14 +238,14 @@ export async function topicScreen(main, id) {
     const conditions = orderedList({
       name: 'conditions', legend: 'Conditions it treats', values: state.conditions, itemLabel: 'Condition',
       makeRow(value, index) {
-        const note = h('input', { value: value.note, 'aria-label': `Note on ${value.name}`, placeholder: 'Note (optional)' });
+        const note = h('input', { value: value.note, 'aria-label': `Note on ${value.name}`, placeholder: 'Note (optional)', dataset: { part: 'note' } });
         return {
           nodes: [h('span', { class: 'link-name' }, value.name), note],
           read: () => ({ ...value, note: note.value }),
           focus: () => note.focus(),
         };
       },
-      addControls: (add) => picker('condition', pool.conditions, () => conditions.read(), (c) => add({ id: c.id, name: c.name, note: '' })),
+      addControls: (add) => picker('condition', KINDS.conditions, pool.conditions, () => conditions.read(), (c) => add({ id: c.id, name: c.name, note: '' })),
     });
     const sideEffects = orderedList({
       name: 'sideEffects', legend: 'Side effects', values: state.sideEffects, itemLabel: 'Side effect',
@@ -198,14 +253,14 @@ export async function topicScreen(main, id) {
         const f = rowSelect('How common', FREQUENCIES.map((v) => [v, words(v)]), value.frequency, `How common: ${value.name}`);
         const s = rowSelect('How severe', SEVERITIES.map((v) => [v, words(v)]), value.severity, `How severe: ${value.name}`);
         const d = rowSelect('How lasting', DURATIONS.map((v) => [v, words(v)]), value.duration, `How lasting: ${value.name}`);
-        const note = h('input', { value: value.note, 'aria-label': `Note on ${value.name}`, placeholder: 'Note (optional)' });
+        const note = h('input', { value: value.note, 'aria-label': `Note on ${value.name}`, placeholder: 'Note (optional)', dataset: { part: 'note' } });
         return {
           nodes: [h('span', { class: 'link-name' }, value.name), f.node, s.node, d.node, note],
           read: () => ({ ...value, frequency: f.control.value, severity: s.control.value, duration: d.control.value, note: note.value }),
           focus: () => f.control.focus(),
         };
       },
-      addControls: (add) => picker('side effect', pool.sideEffects, () => sideEffects.read(),
+      addControls: (add) => picker('side effect', KINDS['side-effects'], pool.sideEffects, () => sideEffects.read(),
         (x) => add({ id: x.id, name: x.name, frequency: 'COMMON', severity: 'MILD', duration: 'TEMPORARY', note: '' })),
     });
     const reviewed = h('input', { type: 'checkbox', name: 'markReviewed' });

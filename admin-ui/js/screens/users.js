@@ -78,7 +78,7 @@ export async function usersScreen(main) {
         h('td', {}, user.active ? 'active' : 'deactivated'),
         h('td', {}, when(user.lastLoginAt)),
         h('td', { class: 'row-actions' },
-          user.active ? h('button', { type: 'button', onclick: () => resetPassword(user), 'aria-label': `Reset the password of ${user.email}` }, 'Reset password') : null,
+          user.active ? h('button', { type: 'button', onclick: () => resetPassword(user), 'aria-label': `Reset password of ${user.email}` }, 'Reset password') : null,
           user.active && user.id !== me.id ? h('button', { type: 'button', class: 'danger', onclick: () => deactivate(user), 'aria-label': `Deactivate ${user.email}` }, 'Deactivate') : null))))),
     create);
 }
