@@ -98,7 +98,12 @@ function markNav(path) {
 function renderHeader(user) {
   const top = document.getElementById('top');
   top.hidden = !user;
-  if (!user) return;
+  if (!user) {
+    // Nothing of the previous user stays in the page.
+    replace(document.getElementById('nav'));
+    replace(document.getElementById('who'));
+    return;
+  }
   const links = [['#/', 'Dashboard'], ['#/topics', 'Topics'], ['#/conditions', 'Conditions'], ['#/side-effects', 'Side effects'], ['#/scheduled', 'Scheduled']];
   if (user.role === 'ADMIN') links.push(['#/users', 'Users'], ['#/tokens', 'API tokens'], ['#/webhooks', 'Webhooks']);
   replace(document.getElementById('nav'), links.map(([href, label]) => h('li', {}, h('a', { href }, label))));

@@ -19,6 +19,7 @@ mod m20261203_000011_api_tokens;
 mod m20261203_000012_content_events;
 mod m20261203_000013_webhooks;
 mod m20261203_000014_review_workflow;
+mod m20261203_000015_case_insensitive_order;
 
 pub use m20261125_000008_pg_search_column::SEARCH_COLUMN;
 
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000012_content_events::Migration),
             Box::new(m20261203_000013_webhooks::Migration),
             Box::new(m20261203_000014_review_workflow::Migration),
+            Box::new(m20261203_000015_case_insensitive_order::Migration),
         ]
     }
 }

@@ -402,3 +402,28 @@ test('a condition that does not exist yet is created in a side panel and linked'
   assert.equal(await page.getByRole('dialog').count(), 0);
   assert.deepEqual(page.problems, []);
 }));
+
+test('signing out leaves no name or navigation behind, and an error does not outlive its screen', () => withServer('sign-out', {}, async (server, browser) => {
+  await adminToken(server);
+  const page = await newPage(browser, server);
+  await signIn(page, 'admin@example.org');
+  // An error on one screen...
+  await page.goto('/admin/#/topics/new');
+  await page.getByRole('heading', { name: 'New topic', exact: true }).waitFor();
+  await page.getByLabel('Slug', { exact: true }).fill('-bad-');
+  await page.getByLabel('Title', { exact: true }).fill('Bad slug');
+  await page.getByRole('button', { name: 'Create draft' }).click();
+  await page.locator('[aria-invalid="true"]').first().waitFor();
+  // ... is gone on the next (after leaving the unsaved form on purpose).
+  await page.getByRole('link', { name: 'Dashboard' }).click();
+  await page.getByRole('button', { name: 'Leave and discard' }).click();
+  await page.getByRole('heading', { name: /^Hello,/ }).waitFor();
+  assert.equal(await page.locator('#alert').textContent(), '');
+  assert.equal(await page.locator('.field-error:not([hidden])').count(), 0);
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in to Dermis' }).waitFor();
+  assert.equal(await page.getByText('Ada Admin').count(), 0, 'no name of the previous user');
+  assert.equal(await page.getByRole('link', { name: 'Topics' }).count(), 0, 'no navigation');
+  assert.deepEqual(page.problems, []);
+}));

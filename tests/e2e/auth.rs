@@ -215,7 +215,9 @@ on_both_databases! {
             }
         };
         // Three interleaved samples each (3 failures per account, 6 for this client so far);
-        // the medians are compared, so one stall of a busy machine does not decide.
+        // the fastest of each are compared: a busy machine only ever adds time, so the
+        // minimum is the cost of the work itself (medians of three failed twice on a loaded
+        // machine, 66 vs 277 ms, with minimums of 66 vs 94 ms).
         let (mut known_times, mut unknown_times) = (Vec::new(), Vec::new());
         for _ in 0..3 {
             let (known_time, known) = attempt("known@example.org").await;
@@ -228,7 +230,7 @@ on_both_databases! {
         }
         known_times.sort();
         unknown_times.sort();
-        let ratio = unknown_times[1].as_secs_f64() / known_times[1].as_secs_f64();
+        let ratio = unknown_times[0].as_secs_f64() / known_times[0].as_secs_f64();
         assert!((0.33..3.0).contains(&ratio), "unknown email took {unknown_times:?}, wrong password {known_times:?}");
 
         // Per account: 3 failures, then refused even with the right password, on any node.

@@ -234,3 +234,48 @@ on_both_databases! {
         assert!(conditions["conditions"]["edges"].as_array().is_some_and(|e| !e.is_empty()), "{conditions}");
     }
 }
+
+on_both_databases! {
+    async fn titles_and_names_sort_case_insensitively_on_every_path_and_page(backend) {
+        let titles = ["botox", "Azelaic Peel", "acne laser", "Chemical peel", "BB glow", "zinc mask", "Yoga face"];
+        let topics: Vec<Value> = titles.iter().enumerate().map(|(i, t)| json!({ "slug": format!("t-{i}"), "title": t, "summary": "." })).collect();
+        let conditions: Vec<Value> = ["melasma", "Acne", "rosacea", "Burns"].iter().enumerate().map(|(i, n)| json!({ "slug": format!("c-{i}"), "name": n })).collect();
+        let server = TestServer::on(backend).seed_json(&json!({ "topics": topics, "conditions": conditions, "sideEffects": [] })).start().await;
+        let expected = ["acne laser", "Azelaic Peel", "BB glow", "botox", "Chemical peel", "Yoga face", "zinc mask"];
+        // One page, and pages of two through the cursor, anonymously (the compiled path
+        // answers these) and as an editor (the general executor).
+        let admin = server.first_admin().await;
+        let page = "query($after: String) { topics(first: 2, after: $after) { edges { node { title } } pageInfo { hasNextPage endCursor } } }";
+        // Anonymous twice: the compiled path learns a query from the general executor's
+        // first answer, and answers it from then on.
+        for session in [None, None, Some(&admin)] {
+            let all = match session {
+                None => server.query("{ topics(first: 10) { edges { node { title } } } }", json!({})).await,
+                Some(s) => server.query_as(s, "{ topics(first: 10) { edges { node { title } } } }", json!({})).await,
+            };
+            let listed: Vec<&str> = all["topics"]["edges"].as_array().into_iter().flatten().filter_map(|e| e["node"]["title"].as_str()).collect();
+            assert_eq!(listed, expected, "{session:?}");
+            let mut seen = Vec::new();
+            let mut after = Value::Null;
+            loop {
+                let data = match session {
+                    None => server.query(page, json!({ "after": after })).await,
+                    Some(s) => server.query_as(s, page, json!({ "after": after })).await,
+                };
+                seen.extend(data["topics"]["edges"].as_array().into_iter().flatten().filter_map(|e| e["node"]["title"].as_str().map(str::to_owned)));
+                if data["topics"]["pageInfo"]["hasNextPage"] != true {
+                    break;
+                }
+                after = data["topics"]["pageInfo"]["endCursor"].clone();
+            }
+            assert_eq!(seen, expected, "paged: {session:?}");
+        }
+        let conditions = server.query("{ conditions(first: 10) { edges { node { name } } } }", json!({})).await;
+        let names: Vec<&str> = conditions["conditions"]["edges"].as_array().into_iter().flatten().filter_map(|e| e["node"]["name"].as_str()).collect();
+        assert_eq!(names, ["Acne", "Burns", "melasma", "rosacea"]);
+        // Descending is the reverse.
+        let down = server.query("{ topics(first: 3, orderBy: { field: TITLE, direction: DESC }) { edges { node { title } } } }", json!({})).await;
+        let listed: Vec<&str> = down["topics"]["edges"].as_array().into_iter().flatten().filter_map(|e| e["node"]["title"].as_str()).collect();
+        assert_eq!(listed, ["zinc mask", "Yoga face", "Chemical peel"]);
+    }
+}

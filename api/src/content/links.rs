@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use entity::{condition, side_effect, topic, topic_condition, topic_side_effect};
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, Iterable, QueryFilter,
     QueryOrder, QueryResult, QuerySelect, Related, Select,
@@ -98,7 +99,10 @@ pub async fn topics_of_conditions(
 ) -> ApiResult<Grouped<topic_condition::Model, topic::Model>> {
     let mut select = topic_condition::Entity::find()
         .filter(topic_condition::Column::ConditionId.is_in(condition_ids.iter().copied()))
-        .order_by_asc(topic::Column::Title)
+        .order_by_asc(Expr::expr(Func::lower(Expr::col((
+            topic::Entity,
+            topic::Column::Title,
+        )))))
         .order_by_asc(topic::Column::Id);
     if visibility == Visibility::PublishedOnly {
         select = select.filter(topic::Column::Status.eq(PUBLIC_STATUS));
@@ -114,7 +118,10 @@ pub async fn topics_of_side_effects(
 ) -> ApiResult<Grouped<topic_side_effect::Model, topic::Model>> {
     let mut select = topic_side_effect::Entity::find()
         .filter(topic_side_effect::Column::SideEffectId.is_in(side_effect_ids.iter().copied()))
-        .order_by_asc(topic::Column::Title)
+        .order_by_asc(Expr::expr(Func::lower(Expr::col((
+            topic::Entity,
+            topic::Column::Title,
+        )))))
         .order_by_asc(topic::Column::Id);
     if visibility == Visibility::PublishedOnly {
         select = select.filter(topic::Column::Status.eq(PUBLIC_STATUS));

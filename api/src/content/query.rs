@@ -217,7 +217,8 @@ pub fn linked_to<E: Document>(
 
 fn sort_expr<E: Document>(field: SortField) -> Expr {
     match field {
-        SortField::Label => Expr::col((E::default(), E::LABEL)),
+        // Case-insensitive, as `read_model::View::sort_key`.
+        SortField::Label => Expr::expr(Func::lower(Expr::col((E::default(), E::LABEL)))),
         SortField::UpdatedAt => Expr::col((E::default(), E::UPDATED_AT)),
         SortField::PublishedAt => Expr::col((E::default(), E::PUBLISHED_AT))
             .if_null(Value::from(chrono::DateTime::<chrono::Utc>::UNIX_EPOCH)),
@@ -235,7 +236,10 @@ fn sort_value(value: &SortValue) -> Value {
 fn beyond<E: Document>(cursor: &Cursor, greater: bool) -> Expr {
     let key = sort_expr::<E>(cursor.field);
     let id = Expr::col((E::default(), E::ID));
-    let value = sort_value(&cursor.value);
+    let value = match cursor.field {
+        SortField::Label => Expr::expr(Func::lower(Expr::value(sort_value(&cursor.value)))),
+        _ => Expr::value(sort_value(&cursor.value)),
+    };
     if greater {
         key.clone()
             .gt(value.clone())

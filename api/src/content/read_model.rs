@@ -119,9 +119,17 @@ impl View {
         self.fields.iter().find(|field| field.name == name)
     }
 
-    /// The default order of a list of this type, rows named `row`: label, then id.
+    /// The key lists of this type sort by, rows named `row`: the label, case-insensitively
+    /// (`lower`, which migration 15's expression indexes serve), so "acne" and "Acne" sort
+    /// together. SQLite's `lower` folds ASCII letters only, PostgreSQL's all of Unicode.
+    pub fn sort_key(&self, row: &str) -> String {
+        format!("lower({row}.{})", self.label)
+    }
+
+    /// The default order of a list of this type, rows named `row`: label (see
+    /// [`View::sort_key`]), then id.
     pub fn list_order(&self, row: &str) -> String {
-        format!("ORDER BY {row}.{}, {row}.id", self.label)
+        format!("ORDER BY {}, {row}.id", self.sort_key(row))
     }
 }
 
@@ -263,7 +271,7 @@ mod tests {
     #[test]
     fn visibility_and_order_are_spelt_once() {
         assert_eq!(published("t"), "t.status = 'PUBLISHED'");
-        assert_eq!(TOPIC.list_order("t"), "ORDER BY t.title, t.id");
+        assert_eq!(TOPIC.list_order("t"), "ORDER BY lower(t.title), t.id");
         assert_eq!(
             CONDITION.field("descriptionHtml").map(|f| f.column),
             Some("description_html")

@@ -256,8 +256,8 @@ impl Writer {
         let title = self.parameter(Parameter::AfterTitle(list.index));
         let same_title = self.parameter(Parameter::AfterTitle(list.index));
         let id = self.parameter(Parameter::AfterId(list.index));
-        let label = format!("t.{}", TOPIC.label);
-        format!("({label} > {title} OR ({label} = {same_title} AND t.id > {id}))")
+        let key = TOPIC.sort_key("t");
+        format!("({key} > lower({title}) OR ({key} = lower({same_title}) AND t.id > {id}))")
     }
 
     /// The rows the page starts from: the list's, after the cursor.
@@ -307,8 +307,9 @@ impl Writer {
         self.cursor(&mut cursor, "p");
         let direction = if last { " DESC" } else { "" };
         format!(
-            "COALESCE((SELECT {} FROM ({page}) p ORDER BY p.{label}{direction}, p.id{direction} LIMIT 1), 'null')",
-            cursor.finish()
+            "COALESCE((SELECT {} FROM ({page}) p ORDER BY {}{direction}, p.id{direction} LIMIT 1), 'null')",
+            cursor.finish(),
+            TOPIC.sort_key("p")
         )
     }
 
@@ -422,7 +423,8 @@ impl Writer {
                         let label = TOPIC.label;
                         let page = self.page(list, &format!("{edge} AS j, t.{label}, t.id"));
                         format!(
-                            "(SELECT concat('[', COALESCE(string_agg(p.j, ',' ORDER BY p.{label}, p.id), ''), ']') FROM ({page}) p)"
+                            "(SELECT concat('[', COALESCE(string_agg(p.j, ',' ORDER BY {}, p.id), ''), ']') FROM ({page}) p)",
+                            TOPIC.sort_key("p")
                         )
                     }
                 });
