@@ -432,10 +432,16 @@ export class Editor {
     const line = h('div', { class: 'scheduled', 'aria-live': 'polite' });
     if (!this.doc) return line;
     const { kind } = this;
-    gql('query($filter: ScheduleFilter) { schedules(filter: $filter) { id action at } }',
-      { filter: { documentType: kind.type, documentId: this.doc.id } })
+    gql('query($filter: ScheduleFilter) { schedules(filter: $filter) { id action at state outcome finishedAt } }',
+      { filter: { documentType: kind.type, documentId: this.doc.id, state: ['PENDING', 'FAILED'] } })
       .then((data) => {
-        replace(line, ...data.schedules.map((s) => h('p', { class: 'notice-line' },
+        // A refusal stays in view until the document changes again.
+        const since = Date.parse(this.doc.updatedAt);
+        const failed = data.schedules.filter((s) => s.state === 'FAILED' && Date.parse(s.finishedAt) >= since);
+        const pending = data.schedules.filter((s) => s.state === 'PENDING');
+        replace(line, ...failed.map((s) => h('p', { class: 'notice-line failed', role: 'note' },
+          `The scheduled ${s.action === 'PUBLISH' ? 'publication' : 'unpublication'} at ${when(s.at)} did not run: ${s.outcome}`)),
+        ...pending.map((s) => h('p', { class: 'notice-line' },
           `Scheduled to ${s.action === 'PUBLISH' ? 'publish' : 'unpublish'} at ${when(s.at)}. `,
           h('button', { type: 'button', onclick: async () => {
             try {

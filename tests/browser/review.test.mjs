@@ -145,5 +145,9 @@ test('a schedule publishes at its time; a refused one shows why', () => withServ
   assert.match(await row('Unready Peel').textContent(), /failed.*has not been approved/);
   assert.match(await row('Ready Peel').textContent(), /done/);
   await screenshot(page, 'scheduled-ran');
+  // The refused topic's editor says so too, until the topic changes.
+  await page.goto(`/admin/#/topics/${unready}`);
+  await page.getByRole('heading', { name: 'Unready Peel', exact: true }).waitFor();
+  await page.getByRole('note').getByText(/The scheduled publication at .* did not run: the topic unready-peel has not been approved/).waitFor();
   assert.deepEqual(page.problems, []);
 }));
