@@ -178,6 +178,53 @@ async function once(query, variables) {
   return body.data;
 }
 
+/**
+ * Sends `file` as the variable at `path` (e.g. `variables.input.file`) of an operation, as a
+ * GraphQL multipart request; `onProgress(fraction)` follows the bytes sent. Returns `data`;
+ * throws ApiError. An expired session is renewed (or signed in again) once and the file sent
+ * again, as `gql` does.
+ */
+export async function upload(query, variables, path, file, onProgress) {
+  if (session && Date.parse(session.accessTokenExpiresAt) - Date.now() < 20_000) await refresh();
+  let { status, body } = await sendFile(query, variables, path, file, session?.accessToken, onProgress);
+  if (status === 401 && session) {
+    const user = session.user;
+    if ((await refresh()) || (await signInAgain(user))) {
+      ({ status, body } = await sendFile(query, variables, path, file, session.accessToken, onProgress));
+    }
+  }
+  if (body.errors?.length) throw new ApiError(body.errors, body.data);
+  return body.data;
+}
+
+/** One multipart request, through XMLHttpRequest: fetch cannot report upload progress. */
+function sendFile(query, variables, path, file, token, onProgress) {
+  return new Promise((resolve, reject) => {
+    const form = new FormData();
+    form.append('operations', JSON.stringify({ query, variables }));
+    form.append('map', JSON.stringify({ 0: [path] }));
+    form.append('0', file, file.name);
+    const xhr = new XMLHttpRequest();
+    xhr.open('POST', '/graphql');
+    xhr.setRequestHeader('accept', 'application/graphql-response+json, application/json');
+    if (token) xhr.setRequestHeader('authorization', `Bearer ${token}`);
+    xhr.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable) onProgress?.(event.loaded / event.total);
+    });
+    xhr.addEventListener('load', () => {
+      let body;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        body = { errors: [{ message: `The server answered ${xhr.status} without a GraphQL body.`, extensions: { code: 'NETWORK' } }] };
+      }
+      resolve({ status: xhr.status, body });
+    });
+    xhr.addEventListener('error', () => reject(new ApiError([{ message: 'The server cannot be reached. Check the connection and try again.', extensions: { code: 'NETWORK' } }])));
+    xhr.send(form);
+  });
+}
+
 /** Signs in; throws ApiError. */
 export async function login(email, password) {
   const data = await gql(`mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { ${AUTH_FIELDS} } }`, { e: email, p: password }, { anonymous: true });

@@ -14,6 +14,7 @@ import { usersScreen } from './screens/users.js';
 import { tokensScreen } from './screens/tokens.js';
 import { webhooksScreen } from './screens/webhooks.js';
 import { scheduledScreen } from './screens/scheduled.js';
+import { mediaScreen } from './screens/media.js';
 import { accountScreen } from './screens/account.js';
 import { KINDS } from './kinds.js';
 
@@ -31,6 +32,7 @@ const routes = [
   [/^\/tokens$/, () => tokensScreen],
   [/^\/webhooks$/, () => webhooksScreen],
   [/^\/scheduled$/, () => scheduledScreen],
+  [/^\/media$/, () => mediaScreen],
   [/^\/account$/, () => accountScreen],
 ];
 
@@ -104,7 +106,7 @@ function renderHeader(user) {
     replace(document.getElementById('who'));
     return;
   }
-  const links = [['#/', 'Dashboard'], ['#/topics', 'Topics'], ['#/conditions', 'Conditions'], ['#/side-effects', 'Side effects'], ['#/scheduled', 'Scheduled']];
+  const links = [['#/', 'Dashboard'], ['#/topics', 'Topics'], ['#/conditions', 'Conditions'], ['#/side-effects', 'Side effects'], ['#/media', 'Media'], ['#/scheduled', 'Scheduled']];
   if (user.role === 'ADMIN') links.push(['#/users', 'Users'], ['#/tokens', 'API tokens'], ['#/webhooks', 'Webhooks']);
   replace(document.getElementById('nav'), links.map(([href, label]) => h('li', {}, h('a', { href }, label))));
   replace(document.getElementById('who'),

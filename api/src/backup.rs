@@ -366,7 +366,12 @@ pub async fn import(db: &DatabaseConnection, export: Export) -> Result<(), Backu
     insert_all::<user::Entity, _, _>(&txn, export.users).await?;
     insert_all::<condition::Entity, _, _>(&txn, export.conditions).await?;
     insert_all::<side_effect::Entity, _, _>(&txn, export.side_effects).await?;
-    let topics = export.topics.into_iter().map(TopicState::into_model);
+    // Archives do not carry media yet: a hero image is left out rather than pointing at
+    // an item the new database does not have.
+    let topics = export.topics.into_iter().map(|mut topic| {
+        topic.image_id = None;
+        topic.into_model()
+    });
     insert_all::<topic::Entity, _, _>(&txn, topics).await?;
     let links = export.topic_conditions.into_iter();
     let links = links.map(|row| row.link.into_model(row.topic_id));

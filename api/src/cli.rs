@@ -438,7 +438,9 @@ async fn seed(file: Option<PathBuf>, database: DatabaseArgs) -> Result<(), Failu
     };
     let data = seed::parse(&json).map_err(Failure::config)?;
     let conn = open_migrated(&settings).await?;
-    let report = seed::load(&conn, data).await.map_err(Failure::runtime)?;
+    let report = seed::load(&conn, &crate::media::Addresses::default(), data)
+        .await
+        .map_err(Failure::runtime)?;
     println!(
         "seed: created {} document(s), {} already present (left unchanged)",
         report.created, report.skipped
@@ -486,7 +488,7 @@ async fn import(file: PathBuf, database: DatabaseArgs) -> Result<(), Failure> {
         })?;
     // The export leaves derived data out: render the documents' HTML now, so the first
     // `dermis serve` does not have to (and before the statistics, whose checkpoint is last).
-    crate::content::rendered::fill(&conn)
+    crate::content::rendered::fill(&conn, &crate::media::Addresses::default())
         .await
         .map_err(Failure::runtime)?;
     db::refresh_statistics(&conn, true)

@@ -37,6 +37,8 @@ pub enum ConflictReason {
     WrongStatus,
     /// The document already has a pending schedule of this kind.
     AlreadyScheduled,
+    /// Published content uses the media item.
+    InUse,
 }
 
 impl ConflictReason {
@@ -49,6 +51,7 @@ impl ConflictReason {
             Self::NotApproved => "NOT_APPROVED",
             Self::WrongStatus => "WRONG_STATUS",
             Self::AlreadyScheduled => "ALREADY_SCHEDULED",
+            Self::InUse => "IN_USE",
         }
     }
 }
@@ -88,6 +91,12 @@ pub enum ApiError {
         /// The documents involved.
         documents: Vec<DocumentRef>,
     },
+    /// An upload of a type the media library does not take (judged from its bytes).
+    #[error("{0}")]
+    UnsupportedFileType(String),
+    /// An upload over the byte or pixel limit.
+    #[error("{0}")]
+    MediaTooLarge(String),
     /// Too many attempts; try again after `retry_after_secs`.
     #[error("too many attempts; try again in {retry_after_secs} s")]
     RateLimited {
@@ -141,6 +150,8 @@ impl ApiError {
             Self::Forbidden(_) => "FORBIDDEN",
             Self::NotFound(_) => "NOT_FOUND",
             Self::Conflict { .. } => "CONFLICT",
+            Self::UnsupportedFileType(_) => "UNSUPPORTED_FILE_TYPE",
+            Self::MediaTooLarge(_) => "MEDIA_TOO_LARGE",
             Self::RateLimited { .. } => "RATE_LIMITED",
             Self::EventsMissed(_) => "EVENTS_MISSED",
             Self::Unavailable(_) => UNAVAILABLE_CODE,
@@ -160,6 +171,18 @@ impl From<DbErr> for ApiError {
             Self::Unavailable(Arc::new(err))
         } else {
             Self::Database(Arc::new(err))
+        }
+    }
+}
+
+impl From<crate::media::MediaError> for ApiError {
+    fn from(err: crate::media::MediaError) -> Self {
+        use crate::media::MediaError;
+        match err {
+            MediaError::Unsupported(message) => Self::UnsupportedFileType(message),
+            MediaError::TooLarge(message) => Self::MediaTooLarge(message),
+            MediaError::Damaged(_) => Self::bad_input("input.file", err.to_string()),
+            MediaError::Storage(message) => Self::Internal(message),
         }
     }
 }

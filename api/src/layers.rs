@@ -12,9 +12,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("markdown", &[]),
     ("metrics", &[]),
     ("db", &["config", "metrics"]),
-    // A database error is told apart (and recorded) as an outage by `db::availability`.
-    ("errors", &["db"]),
-    ("content", &["db", "errors", "markdown"]),
+    // Media files: what an upload is, making it safe, where it is kept; no database.
+    ("media", &["config"]),
+    // A database error is told apart (and recorded) as an outage by `db::availability`;
+    // a refused upload is a domain error.
+    ("errors", &["db", "media"]),
+    ("content", &["db", "errors", "markdown", "media"]),
     ("backup", &["content", "db"]),
     // A content write names its author, a user or an API token (`content::Author`).
     ("auth", &["config", "content", "db", "errors"]),
@@ -23,7 +26,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "graphql",
         &[
-            "auth", "config", "content", "db", "errors", "markdown", "metrics", "webhooks",
+            "auth", "config", "content", "db", "errors", "markdown", "media", "metrics", "webhooks",
         ],
     ),
     // Runs due schedules (content) and announces them as a mutation does (graphql).
@@ -31,7 +34,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     (
         "http",
         &[
-            "auth", "config", "content", "db", "errors", "graphql", "metrics",
+            "auth", "config", "content", "db", "errors", "graphql", "media", "metrics",
         ],
     ),
 ];

@@ -13,6 +13,7 @@ pub mod errors;
 pub mod graphql;
 pub mod http;
 pub mod markdown;
+pub mod media;
 pub mod metrics;
 pub mod scheduler;
 pub mod startup;

@@ -39,10 +39,13 @@ pub enum StartupError {
     Auth(#[from] crate::errors::ApiError),
     /// The stored HTML of documents could not be rendered.
     #[error("cannot render the documents' Markdown: {0}")]
-    Render(sea_orm::DbErr),
+    Render(crate::errors::ApiError),
     /// The SQLite database's file could not be found out.
     #[error("cannot find the SQLite database's file: {0}")]
     SqliteFile(sea_orm::DbErr),
+    /// The media store could not be opened.
+    #[error("cannot open the media store: {0}")]
+    Media(#[from] crate::media::MediaError),
     /// PostgreSQL `LISTEN` for other nodes' writes failed.
     #[error("cannot listen for content changes on the database: {0}")]
     Listen(String),
@@ -71,15 +74,20 @@ impl Application {
         let metrics = Arc::new(Metrics::default());
         let db = db::connect(&settings.database, Some(metrics.clone())).await?;
         let applied_before = db::migrate(&db).await?;
+        let addresses = crate::media::Addresses {
+            public_base: settings.media.public_base.clone(),
+        };
         if settings.database.embedded_default && applied_before == 0 {
-            let report = seed::load(&db, seed::parse(seed::SAMPLE)?).await?;
+            let report = seed::load(&db, &addresses, seed::parse(seed::SAMPLE)?).await?;
             tracing::info!(
                 documents = report.created,
                 "new embedded database: loaded the sample content"
             );
         }
         // Before serving: the compiled read path reads the stored HTML as it is.
-        let rendered = rendered::fill(&db).await.map_err(StartupError::Render)?;
+        let rendered = rendered::fill(&db, &addresses)
+            .await
+            .map_err(StartupError::Render)?;
         if rendered > 0 {
             tracing::info!(
                 documents = rendered,
@@ -93,6 +101,16 @@ impl Application {
         let sqlite_file = db::sqlite_file(&db)
             .await
             .map_err(StartupError::SqliteFile)?;
+        let media = Arc::new(crate::media::MediaLibrary {
+            store: crate::media::MediaStore::open(
+                &settings.media.location(sqlite_file.as_deref()),
+            )?,
+            limits: crate::media::Limits {
+                max_bytes: settings.media.max_bytes,
+                max_pixels: settings.media.max_pixels,
+            },
+            addresses: addresses.clone(),
+        });
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind,
             source,
@@ -129,8 +147,15 @@ impl Application {
                 sqlite_file,
             ),
             queries_in_flight: tokio::sync::Semaphore::new(settings.max_concurrent_queries),
-            schema: build_schema(db.clone(), auth.clone(), webhooks.clone(), &settings.limits),
+            schema: build_schema(
+                db.clone(),
+                auth.clone(),
+                webhooks.clone(),
+                media.clone(),
+                &settings.limits,
+            ),
             webhooks,
+            media: media.clone(),
             complexity_schema: std::sync::OnceLock::new(),
             limits: settings.limits.clone(),
             auth: auth.clone(),
@@ -157,6 +182,7 @@ impl Application {
             db: db.clone(),
             metrics,
             graphiql: settings.graphiql,
+            media,
         });
         let max_body = settings.max_body_bytes;
         // Outermost last: every request gets its id and client first, CORS answers

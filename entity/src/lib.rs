@@ -8,6 +8,8 @@ pub mod content_event;
 pub mod enums;
 pub mod json;
 pub mod login_failure;
+pub mod media;
+pub mod media_use;
 pub mod revision;
 pub mod schedule;
 pub mod session;

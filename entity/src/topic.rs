@@ -39,6 +39,8 @@ pub struct Model {
     pub review_note: Option<String>,
     /// Whether the content as it stands is the approved one (a content save clears it).
     pub approved: bool,
+    /// The hero image (a row of `media`).
+    pub image_id: Option<i32>,
     pub status: ContentStatus,
     pub published_at: Option<DateTimeUtc>,
     pub version: i32,
@@ -57,6 +59,14 @@ pub enum Relation {
     /// Links to the side effects this topic may cause.
     #[sea_orm(has_many = "super::topic_side_effect::Entity")]
     TopicSideEffect,
+    /// The hero image.
+    #[sea_orm(
+        belongs_to = "super::media::Entity",
+        from = "Column::ImageId",
+        to = "super::media::Column::Id",
+        on_delete = "SetNull"
+    )]
+    Image,
 }
 
 impl Related<super::topic_condition::Entity> for Entity {
@@ -68,6 +78,12 @@ impl Related<super::topic_condition::Entity> for Entity {
 impl Related<super::topic_side_effect::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::TopicSideEffect.def()
+    }
+}
+
+impl Related<super::media::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Image.def()
     }
 }
 

@@ -20,6 +20,8 @@ mod m20261203_000012_content_events;
 mod m20261203_000013_webhooks;
 mod m20261203_000014_review_workflow;
 mod m20261203_000015_case_insensitive_order;
+mod m20261204_000016_media;
+mod m20261204_000017_media_uses;
 
 pub use m20261125_000008_pg_search_column::SEARCH_COLUMN;
 
@@ -50,6 +52,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000013_webhooks::Migration),
             Box::new(m20261203_000014_review_workflow::Migration),
             Box::new(m20261203_000015_case_insensitive_order::Migration),
+            Box::new(m20261204_000016_media::Migration),
+            Box::new(m20261204_000017_media_uses::Migration),
         ]
     }
 }

@@ -47,6 +47,7 @@ test('no screen has a serious or critical accessibility problem', () => withServ
     ['#/conditions', 'Conditions'],
     [`#/conditions/${topic.condition.id}`, 'Acne'],
     ['#/side-effects', 'Side effects'],
+    ['#/media', 'Media'],
     ['#/scheduled', 'Scheduled'],
     ['#/users', 'Users'],
     ['#/tokens', 'API tokens'],

@@ -22,6 +22,7 @@ mod guards;
 mod http;
 mod input;
 mod limits;
+mod media;
 mod nesting;
 mod observability;
 mod outage;

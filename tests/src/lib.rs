@@ -15,6 +15,10 @@ use std::time::Duration;
 pub mod node;
 pub mod schema;
 pub mod socket;
+pub mod storage;
+
+pub use storage::Storage;
+use storage::{S3Bucket, files_under};
 
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
@@ -50,6 +54,53 @@ macro_rules! on_both_databases {
                 } else {
                     eprintln!("skipped: {} is not set", $crate::POSTGRES_ENV);
                 }
+            }
+        }
+    };
+}
+
+/// Runs a test body once per database backend and media storage: `NAME::sqlite` and
+/// `NAME::postgres` on the media folder, `NAME::sqlite_s3` and `NAME::postgres_s3` on an S3
+/// bucket (each skipped, saying so, where its backend or storage is not configured).
+#[macro_export]
+macro_rules! on_both_storages {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident, $storage:ident) $body:block) => {
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn body($backend: $crate::Backend, $storage: $crate::Storage) $body
+
+            async fn run(backend: $crate::Backend, storage: $crate::Storage) {
+                $crate::set_bin(env!("CARGO_BIN_EXE_dermis"));
+                if !backend.available() {
+                    eprintln!("skipped: {} is not set", $crate::POSTGRES_ENV);
+                } else if !storage.available() {
+                    eprintln!("skipped: {} is not set", $crate::storage::MOTO_ENV);
+                } else {
+                    body(backend, storage).await;
+                }
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::Backend::Sqlite, $crate::Storage::Folder).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::Backend::Postgres, $crate::Storage::Folder).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_s3() {
+                run($crate::Backend::Sqlite, $crate::Storage::S3).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_s3() {
+                run($crate::Backend::Postgres, $crate::Storage::S3).await;
             }
         }
     };
@@ -375,6 +426,7 @@ pub struct TestServer {
     pub client: reqwest::Client,
     child: Child,
     logs: Arc<Mutex<String>>,
+    s3: Option<Arc<S3Bucket>>,
 }
 
 /// How to start a server.
@@ -383,6 +435,7 @@ pub struct Start {
     seed: Option<String>,
     env: Vec<(String, String)>,
     embedded_default: bool,
+    storage: Storage,
 }
 
 impl Start {
@@ -411,13 +464,23 @@ impl Start {
         self
     }
 
+    /// Keeps media in `storage` (an S3 server and bucket of this test's own for S3).
+    pub fn storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
+    }
+
     /// Starts the server and waits until it listens.
     pub async fn start(self) -> TestServer {
         let db = TestDb::create(self.backend).await;
         if let Some(seed) = &self.seed {
             seed_database(&db, seed).await;
         }
-        TestServer::spawn(Arc::new(db), self.env, self.embedded_default).await
+        let s3 = match self.storage {
+            Storage::Folder => None,
+            Storage::S3 => Some(Arc::new(S3Bucket::start().await)),
+        };
+        TestServer::spawn(Arc::new(db), self.env, self.embedded_default, s3).await
     }
 }
 
@@ -446,6 +509,7 @@ impl TestServer {
             seed: None,
             env: Vec::new(),
             embedded_default: false,
+            storage: Storage::Folder,
         }
     }
 
@@ -456,20 +520,43 @@ impl TestServer {
 
     /// A server on an existing database (one a test prepared, or another server's).
     pub async fn serve(db: Arc<TestDb>) -> Self {
-        Self::spawn(db, Vec::new(), false).await
+        Self::spawn(db, Vec::new(), false, None).await
     }
 
-    /// Another node on the same database (as behind a load balancer).
+    /// Another node on the same database and media storage (as behind a load balancer).
     pub async fn another_node(&self, env: &[(&str, &str)]) -> Self {
         let env = env
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
-        Self::spawn(self.db.clone(), env, false).await
+        Self::spawn(self.db.clone(), env, false, self.s3.clone()).await
     }
 
-    async fn spawn(db: Arc<TestDb>, env: Vec<(String, String)>, embedded_default: bool) -> Self {
+    /// Every stored media object: paths under the media folder, or keys in the bucket.
+    pub async fn stored_media(&self) -> Vec<String> {
+        match &self.s3 {
+            Some(bucket) => bucket.keys().await,
+            None => {
+                let folder = self.db.dir.path().join("dermis-media");
+                files_under(&folder)
+                    .iter()
+                    .filter_map(|f| f.strip_prefix(&folder).ok())
+                    .map(|f| f.to_string_lossy().into_owned())
+                    .collect()
+            }
+        }
+    }
+
+    async fn spawn(
+        db: Arc<TestDb>,
+        env: Vec<(String, String)>,
+        embedded_default: bool,
+        s3: Option<Arc<S3Bucket>>,
+    ) -> Self {
         let mut command = dermis(db.dir.path());
+        for (key, value) in s3.iter().flat_map(|bucket| bucket.env()) {
+            command.env(key, value);
+        }
         command
             .args(["serve", "--bind", "127.0.0.1:0", "--workers", "2"])
             .stdout(Stdio::null())
@@ -522,6 +609,7 @@ impl TestServer {
                 .expect("HTTP client"),
             child,
             logs,
+            s3,
         }
     }
 

@@ -8,8 +8,10 @@ import { linkTargets } from '../catalog.js';
 import { Editor } from '../editor.js';
 import { lineList, orderedList, rowSelect } from '../lists.js';
 import { pageHeader, say, formDialog } from '../ui.js';
+import { pickImage, picture } from './media.js';
 
 const SELECTION = `id slug title summary body features benefits references { title url }
+  image { id url kind mimeType width height dominantColor alt variants { width url } }
   status version publishedAt reviewedAt reviewedBy { id displayName } reviewDueAt reviewNote approved updatedAt
   conditions { note node { id name status } }
   sideEffects { frequency severity duration note node { id name status } }`;
@@ -17,8 +19,14 @@ const SELECTION = `id slug title summary body features benefits references { tit
 const LABELS = [
   ['title', 'Title'], ['slug', 'Slug'], ['summary', 'Summary'], ['body', 'Body'],
   ['features', 'Features'], ['benefits', 'Benefits'], ['references', 'References'],
-  ['conditions', 'Conditions'], ['sideEffects', 'Side effects'],
+  ['conditions', 'Conditions'], ['sideEffects', 'Side effects'], ['image', 'Hero image'],
 ];
+
+/**
+ * The images the editor has shown, by id: the form's state holds only an image's id (its
+ * addresses are signed for an hour, so they would make equal states differ).
+ */
+const images = new Map();
 
 function toState(doc) {
   return {
@@ -33,8 +41,15 @@ function toState(doc) {
     sideEffects: (doc?.sideEffects ?? []).map((l) => ({
       id: l.node.id, name: l.node.name, frequency: l.frequency, severity: l.severity, duration: l.duration, note: l.note ?? '',
     })),
+    image: doc?.image ? remember(doc.image) : null,
     markReviewed: false,
   };
+}
+
+/** Keeps `item` for display; its id. */
+function remember(item) {
+  images.set(item.id, item);
+  return item.id;
 }
 
 function display(state) {
@@ -48,6 +63,7 @@ function display(state) {
     references: state.references.map((r) => (r.url ? `${r.title} <${r.url}>` : r.title)).join('\n'),
     conditions: state.conditions.map((c) => (c.note ? `${c.name} (${c.note})` : c.name)).join('\n'),
     sideEffects: state.sideEffects.map((s) => `${s.name}: ${words(s.frequency)}, ${words(s.severity)}, ${words(s.duration)}${s.note ? ` (${s.note})` : ''}`).join('\n'),
+    image: state.image ? (images.get(state.image)?.alt ?? `image ${state.image}`) : '(none)',
   };
 }
 
@@ -64,7 +80,50 @@ function inputOf(state) {
     sideEffects: state.sideEffects.map((s) => ({
       sideEffectId: s.id, frequency: s.frequency, severity: s.severity, duration: s.duration, note: s.note.trim() || null,
     })),
+    imageId: state.image,
   };
+}
+
+/**
+ * Asks for an image of the library and writes it into the Markdown `textarea` where the
+ * cursor is (replacing a selection), on a line of its own. Without alt text of its own,
+ * the image shows with the item's, and follows later changes of it.
+ */
+async function insertMedia(textarea) {
+  const { selectionStart: start, selectionEnd: end } = textarea;
+  const item = await pickImage();
+  textarea.focus();
+  if (!item) return;
+  const before = textarea.value.slice(0, start);
+  const after = textarea.value.slice(end);
+  const lead = before === '' || before.endsWith('\n\n') ? '' : before.endsWith('\n') ? '\n' : '\n\n';
+  const trail = after === '' || after.startsWith('\n') ? '\n' : '\n\n';
+  textarea.setRangeText(`${lead}![](media:${item.id})${trail}`, start, end, 'end');
+  textarea.dispatchEvent(new Event('input', { bubbles: true }));
+}
+
+/** The hero image: a preview, Choose… (the library, or an upload) and Remove. */
+function heroImage(initial, changed) {
+  let current = initial;
+  const shown = h('div', { class: 'hero-preview' });
+  const remove = h('button', { type: 'button', onclick: () => { current = null; render(); changed(); } }, 'Remove');
+  const choose = h('button', { type: 'button', onclick: async () => {
+    const item = await pickImage();
+    if (!item) return;
+    current = remember(item);
+    render();
+    changed();
+  } }, 'Choose image…');
+  function render() {
+    const item = current && images.get(current);
+    shown.replaceChildren(item ? picture(item, 240) : h('p', { class: 'muted' }, current ? `Image ${current}` : 'No hero image.'));
+    if (item) shown.append(h('p', {}, item.alt));
+    remove.hidden = !current;
+    choose.textContent = current ? 'Change image…' : 'Choose image…';
+  }
+  render();
+  const el = h('fieldset', { class: 'hero', dataset: { field: 'imageId' } }, h('legend', {}, 'Hero image'), shown, h('div', { class: 'actions' }, choose, remove));
+  return { el, read: () => current };
 }
 
 /**
@@ -264,6 +323,7 @@ export async function topicScreen(main, id) {
         (x) => add({ id: x.id, name: x.name, frequency: 'COMMON', severity: 'MILD', duration: 'TEMPORARY', note: '' })),
     });
     const reviewed = h('input', { type: 'checkbox', name: 'markReviewed' });
+    const hero = heroImage(state.image, () => form.dispatchEvent(new Event('input', { bubbles: true })));
     editor.read = () => ({
       title: title.value,
       slug: slug.value,
@@ -274,6 +334,7 @@ export async function topicScreen(main, id) {
       references: references.read(),
       conditions: conditions.read(),
       sideEffects: sideEffects.read(),
+      image: hero.read(),
       markReviewed: reviewed.checked,
     });
 
@@ -293,6 +354,7 @@ export async function topicScreen(main, id) {
     };
     body.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(renderPreview, 250); });
     renderPreview();
+    const insertImage = h('button', { type: 'button', onclick: () => insertMedia(body) }, 'Insert image…');
 
     const doc = editor.doc;
     replace(form,
@@ -303,8 +365,11 @@ export async function topicScreen(main, id) {
         field('Title', title, { name: 'title' }),
         field('Slug', slug, { name: 'slug', hint: 'The address name: lowercase letters, digits, hyphens. Left empty, it is made from the title.' })),
       field('Summary', summary, { name: 'summary', hint: 'One plain paragraph for listings and search results.' }),
+      hero.el,
       h('div', { class: 'grid-2 body-editor' },
-        field('Body (Markdown)', body, { name: 'body', hint: 'How it works. Markdown: ## headings, *emphasis*, lists, [links](https://…).' }),
+        h('div', {},
+          field('Body (Markdown)', body, { name: 'body', hint: 'How it works. Markdown: ## headings, *emphasis*, lists, [links](https://…). An image of the library is ![](media:12): it shows with its alt text, sized for every screen.' }),
+          h('div', { class: 'actions' }, insertImage)),
         h('div', { class: 'field' }, h('p', { class: 'label' }, 'Preview'), preview)),
       h('div', { class: 'grid-2' }, features.el, benefits.el),
       references.el,

@@ -3,6 +3,7 @@
 //! management and the GraphQL guards.
 
 pub mod api_tokens;
+pub mod media_links;
 pub mod password;
 pub mod preview;
 pub mod sessions;
@@ -162,6 +163,25 @@ impl Auth {
             editor,
             document,
             self.settings.preview_ttl,
+        )
+    }
+
+    /// The query of a signed address of media object `name` (`expires=...&signature=...`).
+    pub fn media_link_query(&self, name: &str) -> String {
+        let expires = media_links::expiry(crate::db::now().timestamp());
+        let signature = media_links::sign(self.keys.secret(), name, expires);
+        format!("expires={expires}&signature={signature}")
+    }
+
+    /// Whether `signature` is this server's for media object `name` until `expires`, and
+    /// that time has not come.
+    pub fn media_link_valid(&self, name: &str, expires: i64, signature: &str) -> bool {
+        media_links::verify(
+            self.keys.secret(),
+            name,
+            expires,
+            signature,
+            crate::db::now().timestamp(),
         )
     }
 }

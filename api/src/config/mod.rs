@@ -296,6 +296,22 @@ pub struct ServeArgs {
     /// expired closes the connection).
     #[arg(long, env = "DERMIS_WS_RECHECK", default_value_t = 5)]
     pub ws_recheck: u64,
+    /// Where media files are kept: `s3://bucket/prefix` (S3-compatible storage; credentials,
+    /// region and endpoint from the usual `AWS_*` variables), `file:///path` or a folder;
+    /// default: a `dermis-media` folder beside the SQLite file (or in the working directory).
+    /// Several nodes share it.
+    #[arg(long, env = "DERMIS_MEDIA_URL")]
+    pub media_url: Option<String>,
+    /// Largest media upload, in bytes.
+    #[arg(long, env = "DERMIS_MEDIA_MAX_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub media_max_bytes: usize,
+    /// Most pixels of an uploaded image (width times height; times frames for an animation).
+    #[arg(long, env = "DERMIS_MEDIA_MAX_PIXELS", default_value_t = 50_000_000)]
+    pub media_max_pixels: u64,
+    /// Prefix of media addresses in the API (`Media.url`), such as a CDN in front of this
+    /// server's `/media`; default: paths on this server.
+    #[arg(long, env = "DERMIS_MEDIA_PUBLIC_URL", default_value = "")]
+    pub media_public_url: String,
     /// Benchmark only: serve this file's bytes at `/bench/ceiling`.
     #[arg(long, env = "DERMIS_BENCH_CEILING_FILE", hide = true)]
     pub bench_ceiling_file: Option<std::path::PathBuf>,
@@ -495,6 +511,8 @@ pub struct ServeSettings {
     pub webhooks: settings::WebhookSettings,
     /// GraphQL over WebSocket: limits and timings.
     pub sockets: settings::SocketSettings,
+    /// The media library's storage and limits.
+    pub media: settings::MediaSettings,
 }
 
 impl ServeArgs {
@@ -511,6 +529,33 @@ impl ServeArgs {
             init_timeout: seconds("DERMIS_WS_INIT_TIMEOUT", self.ws_init_timeout)?,
             keepalive: seconds("DERMIS_WS_KEEPALIVE", self.ws_keepalive)?,
             recheck: seconds("DERMIS_WS_RECHECK", self.ws_recheck)?,
+        })
+    }
+
+    fn media_settings(&self) -> Result<settings::MediaSettings, ConfigError> {
+        let url = self
+            .media_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty());
+        if let Some(url) = url
+            && settings::MediaLocation::parse(Some(url), None).is_none()
+        {
+            return Err(ConfigError::InvalidEntry {
+                name: "DERMIS_MEDIA_URL",
+                value: url.to_owned(),
+                expected: "s3://BUCKET/PREFIX, file:///PATH or a folder",
+            });
+        }
+        Ok(settings::MediaSettings {
+            url: url.map(str::to_owned),
+            max_bytes: positive("DERMIS_MEDIA_MAX_BYTES", self.media_max_bytes)?,
+            max_pixels: positive("DERMIS_MEDIA_MAX_PIXELS", self.media_max_pixels)?,
+            public_base: self
+                .media_public_url
+                .trim()
+                .trim_end_matches('/')
+                .to_owned(),
         })
     }
 
@@ -621,6 +666,7 @@ impl ServeArgs {
             bench_ceiling_file: self.bench_ceiling_file.clone(),
             webhooks: self.webhook_settings()?,
             sockets: self.socket_settings()?,
+            media: self.media_settings()?,
         })
     }
 }

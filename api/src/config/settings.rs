@@ -165,3 +165,99 @@ impl Default for SocketSettings {
         }
     }
 }
+
+/// Where media bytes are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaLocation {
+    /// A local folder.
+    Folder(std::path::PathBuf),
+    /// An S3-compatible bucket, under a key prefix (may be empty).
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// The key prefix, without slashes at its ends.
+        prefix: String,
+    },
+}
+
+/// The media library's storage and limits.
+#[derive(Debug, Clone)]
+pub struct MediaSettings {
+    /// `DERMIS_MEDIA_URL`, checked to parse ([`MediaLocation::parse`]); the default folder
+    /// depends on the database file, known once it is open.
+    pub url: Option<String>,
+    /// Largest upload, in bytes.
+    pub max_bytes: usize,
+    /// Most pixels of an image.
+    pub max_pixels: u64,
+    /// Prefix of the addresses `Media.url` gives (a CDN in front of `/media`, say); empty:
+    /// addresses are paths on this server (`/media/...`).
+    pub public_base: String,
+}
+
+impl MediaSettings {
+    /// Where the bytes are kept, for a database whose SQLite file (if any) is `sqlite_file`.
+    pub fn location(&self, sqlite_file: Option<&std::path::Path>) -> MediaLocation {
+        MediaLocation::parse(self.url.as_deref(), sqlite_file)
+            .unwrap_or_else(|| MediaLocation::Folder("dermis-media".into()))
+    }
+}
+
+impl MediaLocation {
+    /// Reads `DERMIS_MEDIA_URL`: `s3://bucket/prefix`, `file:///path`, or a path. Without
+    /// one: a `dermis-media` folder beside a SQLite database file, else in the working
+    /// directory.
+    pub fn parse(value: Option<&str>, sqlite_file: Option<&std::path::Path>) -> Option<Self> {
+        match value.map(str::trim).filter(|v| !v.is_empty()) {
+            None => {
+                let folder = sqlite_file.and_then(std::path::Path::parent).map_or_else(
+                    || std::path::PathBuf::from("."),
+                    std::path::Path::to_path_buf,
+                );
+                Some(Self::Folder(folder.join("dermis-media")))
+            }
+            Some(url) => {
+                if let Some(rest) = url.strip_prefix("s3://") {
+                    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                    (!bucket.is_empty()).then(|| Self::S3 {
+                        bucket: bucket.to_owned(),
+                        prefix: prefix.trim_matches('/').to_owned(),
+                    })
+                } else if let Some(path) = url.strip_prefix("file://") {
+                    (!path.is_empty()).then(|| Self::Folder(path.into()))
+                } else if url.contains("://") {
+                    None
+                } else {
+                    Some(Self::Folder(url.into()))
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod media_location_tests {
+    use super::MediaLocation;
+    use std::path::Path;
+
+    #[test]
+    fn media_locations_parse() {
+        assert_eq!(
+            MediaLocation::parse(None, Some(Path::new("/srv/data/dermis.db"))),
+            Some(MediaLocation::Folder("/srv/data/dermis-media".into()))
+        );
+        assert_eq!(
+            MediaLocation::parse(Some("s3://bucket/a/b/"), None),
+            Some(MediaLocation::S3 {
+                bucket: "bucket".into(),
+                prefix: "a/b".into()
+            })
+        );
+        assert_eq!(
+            MediaLocation::parse(Some("file:///m"), None),
+            Some(MediaLocation::Folder("/m".into()))
+        );
+        assert_eq!(MediaLocation::parse(Some("ftp://x"), None), None);
+        assert_eq!(MediaLocation::parse(Some("s3://"), None), None);
+    }
+}

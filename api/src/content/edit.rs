@@ -17,6 +17,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::document::{Document, human_name, type_name};
+use super::embeds::{self, Missing};
 use super::fields::{
     ConditionLink, Items, Label, Markdown, NamedFields, References, SideEffectLink, Slug, Summary,
     TopicFields,
@@ -26,7 +27,7 @@ use super::validate::{self, FieldError, InputError};
 use super::write::{self, Identity, append_revision};
 use super::{Visibility, now};
 use crate::errors::{ApiError, ApiResult, ConflictReason, DocumentRef};
-use crate::markdown;
+use crate::media::Addresses;
 
 /// A change of status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -240,7 +241,9 @@ async fn finish_save<E: Document>(
             .await?
             .ok_or_else(|| ApiError::NotFound(format!("no {} with id {id}", human_name(E::KIND))));
     }
-    let Recorded { change, message } = recorded;
+    let Recorded {
+        change, message, ..
+    } = recorded;
     record_snapshot::<E>(
         &txn,
         &model,
@@ -495,22 +498,41 @@ fn new_draft(label: Option<Label>, slug: Option<Slug>, field: &str) -> ApiResult
     })
 }
 
-/// How a save is recorded: its event, and its revision's message.
+/// How a save is recorded: its event, its revision's message, and whether the saver
+/// approves the saved content at once (a reviewer's save).
 #[derive(Debug, Clone)]
 pub struct Recorded {
     /// The event.
     pub change: Change,
     /// The revision's message.
     pub message: Option<String>,
+    /// The approval given with the save, if any.
+    pub approval: Option<super::review::Approval>,
 }
 
 impl Recorded {
+    /// How a text naming a media item that does not exist is taken: refused at `field` in
+    /// an editor's save; left out of a restored revision (the item was deleted since).
+    fn missing(&self, field: &'static str) -> Missing {
+        if self.change == Change::Restored {
+            Missing::Skip
+        } else {
+            Missing::Refuse(field)
+        }
+    }
+
     /// An editor's save.
     pub fn update() -> Self {
         Self {
             change: Change::Updated,
             message: None,
+            approval: None,
         }
+    }
+
+    /// The same save, approving what it saves when `approval` is given.
+    pub fn approved(self, approval: Option<super::review::Approval>) -> Self {
+        Self { approval, ..self }
     }
 
     /// An old revision brought back.
@@ -518,6 +540,7 @@ impl Recorded {
         Self {
             change: Change::Restored,
             message,
+            approval: None,
         }
     }
 }
@@ -525,6 +548,7 @@ impl Recorded {
 /// Creates a draft topic with its links.
 pub async fn create_topic(
     db: &DatabaseConnection,
+    addresses: &Addresses,
     mut fields: TopicFields,
     author: Author,
 ) -> ApiResult<topic::Model> {
@@ -536,7 +560,12 @@ pub async fn create_topic(
     let side_effects = fields.side_effects.as_deref().unwrap_or_default();
     let side_effect_ids: Vec<i32> = side_effects.iter().map(|l| l.side_effect_id).collect();
     check_targets::<side_effect::Entity, _>(&txn, &side_effect_ids, "input.sideEffects").await?;
-    let model = write::create_topic(&txn, identity, fields, Some(author))
+    if let Some(Some(image)) = fields.image {
+        super::media::ensure_image(&txn, image, "input.imageId").await?;
+    }
+    let body = fields.body.as_ref().map_or("", |body| body.as_str());
+    let html = embeds::render(&txn, addresses, body, Missing::Refuse("input.body")).await?;
+    let model = write::create_topic(&txn, identity, fields, html, Some(author))
         .await
         .map_err(slug_taken)?;
     events::append::<topic::Entity>(&txn, &model, Change::Created, author).await?;
@@ -550,12 +579,12 @@ pub async fn create_topic(
 /// the saved content at once (a reviewer's save).
 pub async fn update_topic(
     db: &DatabaseConnection,
+    addresses: &Addresses,
     id: i32,
     expected: i32,
     fields: TopicFields,
-    approval: Option<super::review::Approval>,
     author: Author,
-    recorded: Recorded,
+    mut recorded: Recorded,
 ) -> ApiResult<topic::Model> {
     let mut sets: Vec<(topic::Column, Expr)> = Vec::new();
     if let Some(slug) = fields.slug {
@@ -567,11 +596,7 @@ pub async fn update_topic(
     if let Some(summary) = fields.summary {
         sets.push((topic::Column::Summary, Expr::value(String::from(summary))));
     }
-    if let Some(body) = fields.body {
-        let html = markdown::to_safe_html(body.as_str());
-        sets.push((topic::Column::BodyHtml, Expr::value(html)));
-        sets.push((topic::Column::Body, Expr::value(String::from(body))));
-    }
+    let body = fields.body;
     let json = |value: serde_json::Value| Expr::value(Value::Json(Some(Box::new(value))));
     if let Some(features) = fields.features {
         let features = TextList(features.into());
@@ -585,14 +610,33 @@ pub async fn update_topic(
         let references = ReferenceList(references.into());
         sets.push((topic::Column::References, json(json!(references))));
     }
-    match approval {
+    if let Some(image) = fields.image {
+        sets.push((topic::Column::ImageId, Expr::value(image)));
+    }
+    match recorded.approval.take() {
         Some(approval) => sets.extend(approval.sets(author)),
         None => sets.extend(super::review::withdrawn()),
     }
     let links_changed = fields.conditions.is_some() || fields.side_effects.is_some();
 
     let txn = crate::db::begin_content_write(db).await?;
+    if let Some(Some(image)) = fields.image {
+        super::media::ensure_image(&txn, image, "input.imageId").await?;
+    }
+    let shown = match body {
+        Some(body) => {
+            let missing = recorded.missing("input.body");
+            let rendered = embeds::render(&txn, addresses, body.as_str(), missing).await?;
+            sets.push((topic::Column::BodyHtml, Expr::value(rendered.html)));
+            sets.push((topic::Column::Body, Expr::value(String::from(body))));
+            Some(rendered.media)
+        }
+        None => None,
+    };
     let model = bump::<topic::Entity, _>(&txn, id, Some(expected), author, sets).await?;
+    if let Some(shown) = shown {
+        embeds::record::<topic::Entity, _>(&txn, id, &shown).await?;
+    }
     replace_links(&txn, id, fields.conditions, fields.side_effects).await?;
     if links_changed && model.status == ContentStatus::Published {
         let drafts = unpublished_links(&txn, id).await?;
@@ -606,13 +650,21 @@ pub async fn update_topic(
 /// Creates a draft condition or side effect.
 pub async fn create_named<E: NamedCreate>(
     db: &DatabaseConnection,
+    addresses: &Addresses,
     fields: NamedFields,
     author: Author,
 ) -> ApiResult<E::Model> {
     let identity = new_draft(fields.name, fields.slug, "name")?;
     let description = fields.description.unwrap_or_default();
     let txn = crate::db::begin_content_write(db).await?;
-    let model = E::create(&txn, identity, description, author)
+    let html = embeds::render(
+        &txn,
+        addresses,
+        description.as_str(),
+        Missing::Refuse("input.description"),
+    )
+    .await?;
+    let model = E::create(&txn, identity, description, html, author)
         .await
         .map_err(slug_taken)?;
     events::append::<E>(&txn, &model, Change::Created, author).await?;
@@ -627,6 +679,7 @@ pub trait NamedCreate: Document {
         txn: &DatabaseTransaction,
         identity: Identity,
         description: Markdown,
+        html: embeds::Rendered,
         author: Author,
     ) -> impl Future<Output = ApiResult<Self::Model>> + Send;
 }
@@ -636,9 +689,10 @@ impl NamedCreate for condition::Entity {
         txn: &DatabaseTransaction,
         identity: Identity,
         description: Markdown,
+        html: embeds::Rendered,
         author: Author,
     ) -> ApiResult<condition::Model> {
-        write::create_condition(txn, identity, description, Some(author)).await
+        write::create_condition(txn, identity, description, html, Some(author)).await
     }
 }
 
@@ -647,15 +701,17 @@ impl NamedCreate for side_effect::Entity {
         txn: &DatabaseTransaction,
         identity: Identity,
         description: Markdown,
+        html: embeds::Rendered,
         author: Author,
     ) -> ApiResult<side_effect::Model> {
-        write::create_side_effect(txn, identity, description, Some(author)).await
+        write::create_side_effect(txn, identity, description, html, Some(author)).await
     }
 }
 
 /// Updates a condition or side effect at `expected` version.
 pub async fn update_named<E: Document>(
     db: &DatabaseConnection,
+    addresses: &Addresses,
     id: i32,
     expected: i32,
     fields: NamedFields,
@@ -669,13 +725,21 @@ pub async fn update_named<E: Document>(
     if let Some(name) = fields.name {
         sets.push((E::LABEL, Expr::value(String::from(name))));
     }
-    if let Some(description) = fields.description {
-        let html = markdown::to_safe_html(description.as_str());
-        sets.push((E::HTML, Expr::value(html)));
-        sets.push((E::TEXT, Expr::value(String::from(description))));
-    }
     let txn = crate::db::begin_content_write(db).await?;
+    let shown = match fields.description {
+        Some(description) => {
+            let missing = recorded.missing("input.description");
+            let rendered = embeds::render(&txn, addresses, description.as_str(), missing).await?;
+            sets.push((E::HTML, Expr::value(rendered.html)));
+            sets.push((E::TEXT, Expr::value(String::from(description))));
+            Some(rendered.media)
+        }
+        None => None,
+    };
     let model = bump::<E, _>(&txn, id, Some(expected), author, sets).await?;
+    if let Some(shown) = shown {
+        embeds::record::<E, _>(&txn, id, &shown).await?;
+    }
     finish_save::<E>(db, txn, model, recorded, author).await
 }
 
@@ -790,6 +854,7 @@ pub async fn delete<E: Document>(
     )
     .await?;
     E::delete_many().filter(E::ID.eq(id)).exec(&txn).await?;
+    embeds::forget::<E, _>(&txn, id).await?;
     super::schedule::cancel_all::<E>(&txn, id, "the document was deleted").await?;
     let what = human_name(E::KIND);
     let slug = document_ref::<E>(&model).slug;
@@ -827,6 +892,7 @@ pub async fn history(
 /// rewritten). The status stays as it is; links to documents deleted since are dropped.
 pub async fn restore(
     db: &DatabaseConnection,
+    addresses: &Addresses,
     revision_id: i32,
     expected: i32,
     author: Author,
@@ -849,6 +915,11 @@ pub async fn restore(
                 old.side_effects.iter().map(|l| l.side_effect_id),
             )
             .await?;
+            // An image deleted since is left out, as deleted links are.
+            let image = match old.topic.image_id {
+                Some(image) => existing_media(db, image).await?,
+                None => None,
+            };
             let topic = old.topic;
             let field = |name: &str| format!("snapshot.topic.{name}");
             let fields = TopicFields {
@@ -886,13 +957,14 @@ pub async fn restore(
                         })
                         .collect(),
                 ),
+                image: Some(image),
             };
             update_topic(
                 db,
+                addresses,
                 id,
                 expected,
                 fields,
-                None,
                 author,
                 Recorded::restored(message),
             )
@@ -901,6 +973,7 @@ pub async fn restore(
         }
         Snapshot::Condition(old) => update_named::<condition::Entity>(
             db,
+            addresses,
             id,
             expected,
             named_fields(old)?,
@@ -911,6 +984,7 @@ pub async fn restore(
         .map(Restored::Condition),
         Snapshot::SideEffect(old) => update_named::<side_effect::Entity>(
             db,
+            addresses,
             id,
             expected,
             named_fields(old)?,
@@ -944,6 +1018,14 @@ async fn existing<E: Document>(
         .into_tuple()
         .all(db)
         .await?)
+}
+
+/// `id` when that media item still exists.
+async fn existing_media(db: &DatabaseConnection, id: i32) -> ApiResult<Option<i32>> {
+    Ok(entity::media::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|item| item.id))
 }
 
 /// The visibility asked for, or why drafts are refused (`UNAUTHENTICATED` for an anonymous

@@ -184,6 +184,8 @@ pub struct TopicFields {
     pub conditions: Option<Vec<ConditionLink>>,
     /// The side effects it may cause, in order (replaces all).
     pub side_effects: Option<Vec<SideEffectLink>>,
+    /// The hero image: `Some(None)` removes it.
+    pub image: Option<Option<i32>>,
 }
 
 /// A condition's or side effect's editable fields, each `None` when not given.

@@ -2,10 +2,12 @@
 
 pub mod document;
 pub mod edit;
+pub mod embeds;
 pub mod events;
 pub mod feed;
 pub mod fields;
 pub mod links;
+pub mod media;
 pub mod pagination;
 pub mod query;
 pub mod read_model;

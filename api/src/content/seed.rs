@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, QueryFilter, QuerySelect};
 use serde::Deserialize;
 
 use super::document::Document;
+use super::embeds::{Missing, render};
 use super::fields::{
     ConditionLink, Items, Label, Markdown, References, SideEffectLink, Slug, Summary, TopicFields,
 };
@@ -17,6 +18,7 @@ use super::validate::FieldError;
 use super::validate::is_valid_slug;
 use super::write::{self, Identity, create_condition, create_side_effect};
 use crate::errors::ApiError;
+use crate::media::Addresses;
 
 /// The bundled sample content (microneedling), structured from the source overview.
 pub const SAMPLE: &str = include_str!("../../seeds/sample.json");
@@ -176,8 +178,13 @@ async fn existing_ids<E: Document, C: sea_orm::ConnectionTrait>(
     Ok(rows.into_iter().collect())
 }
 
-/// Inserts what is missing, in one transaction.
-pub async fn load(db: &DatabaseConnection, file: SeedFile) -> Result<SeedReport, SeedError> {
+/// Inserts what is missing, in one transaction. Media items its Markdown names are shown
+/// if the library has them (`addresses` spells their addresses).
+pub async fn load(
+    db: &DatabaseConnection,
+    addresses: &Addresses,
+    file: SeedFile,
+) -> Result<SeedReport, SeedError> {
     let txn = crate::db::begin_content_write(db).await?;
     let mut report = SeedReport::default();
 
@@ -192,7 +199,8 @@ pub async fn load(db: &DatabaseConnection, file: SeedFile) -> Result<SeedReport,
             continue;
         }
         let (identity, description) = named(doc)?;
-        let model = create_condition(&txn, identity, description, None).await?;
+        let html = render(&txn, addresses, description.as_str(), Missing::Skip).await?;
+        let model = create_condition(&txn, identity, description, html, None).await?;
         conditions.insert(model.slug, model.id);
         report.created += 1;
     }
@@ -208,7 +216,8 @@ pub async fn load(db: &DatabaseConnection, file: SeedFile) -> Result<SeedReport,
             continue;
         }
         let (identity, description) = named(doc)?;
-        let model = create_side_effect(&txn, identity, description, None).await?;
+        let html = render(&txn, addresses, description.as_str(), Missing::Skip).await?;
+        let model = create_side_effect(&txn, identity, description, html, None).await?;
         side_effects.insert(model.slug, model.id);
         report.created += 1;
     }
@@ -268,7 +277,9 @@ pub async fn load(db: &DatabaseConnection, file: SeedFile) -> Result<SeedReport,
             })
             .collect::<Result<Vec<_>, SeedError>>()?;
         let (identity, fields) = topic(doc, condition_links, side_effect_links)?;
-        write::create_topic(&txn, identity, fields, None).await?;
+        let body = fields.body.as_ref().map_or("", |body| body.as_str());
+        let html = render(&txn, addresses, body, Missing::Skip).await?;
+        write::create_topic(&txn, identity, fields, html, None).await?;
         report.created += 1;
     }
     txn.commit().await?;
@@ -319,6 +330,7 @@ fn topic(
             references: Some(References::parse(doc.references, "references")?),
             conditions: Some(conditions),
             side_effects: Some(side_effects),
+            image: None,
         };
         Ok((identity, fields))
     };

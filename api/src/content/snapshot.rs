@@ -75,6 +75,9 @@ pub struct TopicState {
     /// Whether this content is the approved one.
     #[serde(default)]
     pub approved: bool,
+    /// The hero image (a media item's id).
+    #[serde(default)]
+    pub image_id: Option<i32>,
     /// Workflow state.
     pub status: ContentStatus,
     /// First publication.
@@ -178,6 +181,10 @@ pub struct TopicSnapshot {
 }
 
 /// A document's whole state at one version.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "a snapshot lives for one write or one comparison; boxing would only add an allocation"
+)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Snapshot {
     /// A topic with its links.
@@ -296,6 +303,7 @@ impl From<&topic::Model> for TopicState {
             review_due_at: model.review_due_at,
             review_note: model.review_note.clone(),
             approved: model.approved,
+            image_id: model.image_id,
             status: model.status,
             published_at: model.published_at,
             version: model.version,
@@ -325,6 +333,7 @@ impl TopicState {
             review_due_at: self.review_due_at,
             review_note: self.review_note,
             approved: self.approved,
+            image_id: self.image_id,
             status: self.status,
             published_at: self.published_at,
             version: self.version,

@@ -9,11 +9,11 @@ use entity::{
 use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
 
 use super::document::Document;
+use super::embeds::{self, Rendered};
 use super::fields::{Label, Markdown, Slug, TopicFields};
 use super::now;
 use super::snapshot::{Snapshot, TopicSnapshot};
 use crate::errors::ApiResult;
-use crate::markdown;
 
 /// What every new document has: a label (title or name) and a slug, parsed, and a first
 /// status.
@@ -38,6 +38,7 @@ macro_rules! create_named {
             conn: &C,
             identity: Identity,
             description: Markdown,
+            html: Rendered,
             author: Option<Author>,
         ) -> ApiResult<$module::Model> {
             let at = now();
@@ -45,7 +46,7 @@ macro_rules! create_named {
             let model = $module::ActiveModel {
                 slug: Set(identity.slug.into()),
                 name: Set(identity.label.into()),
-                description_html: Set(Some(markdown::to_safe_html(description.as_str()))),
+                description_html: Set(Some(html.html)),
                 description: Set(description.into()),
                 status: Set(status),
                 published_at: Set(published_at(status)),
@@ -58,6 +59,7 @@ macro_rules! create_named {
             }
             .insert(conn)
             .await?;
+            embeds::record::<$module::Entity, C>(conn, model.id, &html.media).await?;
             let snapshot = Snapshot::from(&model);
             append_revision::<$module::Entity, _>(conn, model.id, 1, &snapshot, author, None)
                 .await?;
@@ -77,11 +79,13 @@ create_named!(
     side_effect
 );
 
-/// Creates a topic with its ordered links, and its first revision.
+/// Creates a topic with its ordered links, and its first revision; `html` is its body
+/// rendered.
 pub async fn create_topic<C: ConnectionTrait>(
     conn: &C,
     identity: Identity,
     fields: TopicFields,
+    html: Rendered,
     author: Option<Author>,
 ) -> ApiResult<topic::Model> {
     let at = now();
@@ -91,7 +95,7 @@ pub async fn create_topic<C: ConnectionTrait>(
         slug: Set(identity.slug.into()),
         title: Set(identity.label.into()),
         summary: Set(fields.summary.unwrap_or_default().into()),
-        body_html: Set(Some(markdown::to_safe_html(body.as_str()))),
+        body_html: Set(Some(html.html)),
         body: Set(body.into()),
         features: Set(TextList(fields.features.unwrap_or_default().into())),
         benefits: Set(TextList(fields.benefits.unwrap_or_default().into())),
@@ -101,6 +105,7 @@ pub async fn create_topic<C: ConnectionTrait>(
         review_due_at: Set(None),
         review_note: Set(None),
         approved: Set(false),
+        image_id: Set(fields.image.flatten()),
         status: Set(status),
         published_at: Set(published_at(status)),
         version: Set(1),
@@ -112,6 +117,7 @@ pub async fn create_topic<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?;
+    embeds::record::<topic::Entity, C>(conn, model.id, &html.media).await?;
     let conditions = fields.conditions.unwrap_or_default();
     let side_effects = fields.side_effects.unwrap_or_default();
     let mut condition_links = Vec::with_capacity(conditions.len());

@@ -12,6 +12,7 @@ use super::batching::IdleSignal;
 use super::loaders::LinkLoader;
 use crate::auth::{Auth, Viewer};
 use crate::errors::{ApiError, ApiResult};
+use crate::media::{Addresses, MediaLibrary};
 
 /// Per-request data: who is asking, from where, and the request's batching loader.
 pub struct RequestContext {
@@ -23,6 +24,9 @@ pub struct RequestContext {
     pub links: DataLoader<LinkLoader>,
     /// Releases the batches when the request goes idle (see [`IdleSignal`]).
     pub idle: Arc<IdleSignal>,
+    /// How many files the request carries: an `Upload` variable may name only these
+    /// (async-graphql indexes its list of files without a check).
+    pub uploads: usize,
 }
 
 impl RequestContext {
@@ -35,6 +39,7 @@ impl RequestContext {
             // The batch waits for the request to go idle, not for a clock: no extra delay.
             links: DataLoader::new(LinkLoader { db }, idle.spawner()).delay(Duration::ZERO),
             idle,
+            uploads: 0,
         }
     }
 }
@@ -55,4 +60,16 @@ pub fn auth<'a>(ctx: &Context<'a>) -> ApiResult<&'a Auth> {
     ctx.data::<Arc<Auth>>()
         .map(|auth| auth.as_ref())
         .map_err(|_| ApiError::Internal("authentication missing from schema data".into()))
+}
+
+/// The media library.
+pub fn media_library<'a>(ctx: &Context<'a>) -> ApiResult<&'a MediaLibrary> {
+    ctx.data::<Arc<MediaLibrary>>()
+        .map(AsRef::as_ref)
+        .map_err(|_| ApiError::Internal("media library missing from schema data".into()))
+}
+
+/// How media addresses are spelt (content writes render Markdown with them).
+pub fn media_addresses<'a>(ctx: &Context<'a>) -> ApiResult<&'a Addresses> {
+    media_library(ctx).map(|library| &library.addresses)
 }

@@ -39,6 +39,18 @@ pub struct GraphqlRequest {
     pub persisted: Option<PersistedQuery>,
     /// Sent with `GET`: queries only, and its answer may be kept by browsers and CDNs.
     pub via_get: bool,
+    /// The files of a multipart request, in the order its variables name them.
+    pub uploads: Uploads,
+}
+
+/// The files of a GraphQL multipart request (each in a temporary file).
+#[derive(Default)]
+pub struct Uploads(pub Vec<async_graphql::UploadValue>);
+
+impl std::fmt::Debug for Uploads {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} uploads", self.0.len())
+    }
 }
 
 /// A request refused before it ran.
@@ -151,6 +163,8 @@ pub struct Executor {
     pub auth: Arc<Auth>,
     /// How webhooks are delivered (for the complexity schema).
     pub webhooks: Arc<crate::webhooks::WebhookSettings>,
+    /// The media library (for the complexity schema).
+    pub media: Arc<crate::media::MediaLibrary>,
     /// What a query may cost.
     pub limits: QueryLimits,
     /// Anonymous published reads, by request.
@@ -183,6 +197,7 @@ impl Executor {
                 self.db.clone(),
                 self.auth.clone(),
                 self.webhooks.clone(),
+                self.media.clone(),
                 &self.limits,
             )
         })
@@ -438,10 +453,12 @@ impl Executor {
         schema: &AppSchema,
         request: &GraphqlRequest,
         document: &ExecutableDocument,
-        context: RequestContext,
+        mut context: RequestContext,
     ) -> async_graphql::Response {
         let idle = context.idle.clone();
-        let run = prepared(request, document).data(context);
+        let run = prepared(request, document);
+        context.uploads = run.uploads.len();
+        let run = run.data(context);
         let mut response = idle.track(schema.execute(run)).await;
         // async-graphql lists fields in the order they finished; the spec (and one ETag per
         // content) wants the query's order.
@@ -461,6 +478,14 @@ fn prepared(request: &GraphqlRequest, document: &ExecutableDocument) -> Request 
     }
     if let Some(name) = &request.operation_name {
         run = run.operation_name(name.clone());
+    }
+    // Each run reads the files anew (a refused run may be run again).
+    for upload in &request.uploads.0 {
+        match upload.try_clone() {
+            Ok(upload) => run.uploads.push(upload),
+            // The field that reads it reports the missing file.
+            Err(e) => tracing::warn!(error = %e, "an uploaded file could not be reopened"),
+        }
     }
     run
 }

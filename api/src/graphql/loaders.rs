@@ -127,3 +127,24 @@ impl Loader<ApiTokenById> for LinkLoader {
             .collect())
     }
 }
+
+/// A media item by id (topics' hero images).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MediaById(pub i32);
+
+impl Loader<MediaById> for LinkLoader {
+    type Value = entity::media::Model;
+    type Error = ApiError;
+
+    async fn load(
+        &self,
+        keys: &[MediaById],
+    ) -> Result<HashMap<MediaById, entity::media::Model>, ApiError> {
+        use entity::media;
+        let items = media::Entity::find()
+            .filter(media::Column::Id.is_in(keys.iter().map(|key| key.0)))
+            .all(&self.db)
+            .await?;
+        Ok(items.into_iter().map(|m| (MediaById(m.id), m)).collect())
+    }
+}

@@ -15,6 +15,7 @@ pub mod guard;
 pub mod invalidation;
 pub mod limits;
 pub mod loaders;
+pub mod media;
 pub mod mutation;
 pub mod nesting;
 pub mod nul;
@@ -74,6 +75,7 @@ pub fn build_schema(
     db: DatabaseConnection,
     auth: Arc<Auth>,
     webhooks: Arc<WebhookSettings>,
+    media: Arc<crate::media::MediaLibrary>,
     limits: &QueryLimits,
 ) -> AppSchema {
     finish(
@@ -81,6 +83,7 @@ pub fn build_schema(
             .data(db)
             .data(auth)
             .data(webhooks)
+            .data(media)
             .limit_complexity(limits.max_complexity),
         limits,
     )
@@ -93,6 +96,7 @@ pub fn build_complexity_schema(
     db: DatabaseConnection,
     auth: Arc<Auth>,
     webhooks: Arc<WebhookSettings>,
+    media: Arc<crate::media::MediaLibrary>,
     limits: &QueryLimits,
 ) -> AppSchema {
     finish(
@@ -100,6 +104,7 @@ pub fn build_complexity_schema(
             .data(db)
             .data(auth)
             .data(webhooks)
+            .data(media)
             .extension(limits::ComplexityLimit::new(limits.max_complexity)),
         limits,
     )

@@ -10,13 +10,13 @@ use async_graphql::parser::types::{
     OperationDefinition, OperationType, Selection, TypeKind, TypeSystemDefinition,
 };
 use async_graphql::{
-    Context, EmptyMutation, EmptySubscription, ID, InputObject, MergedObject, Object, Schema,
-    SimpleObject, Union,
+    Context, EmptyMutation, EmptySubscription, ID, InputObject, MaybeUndefined, MergedObject,
+    Object, Schema, SimpleObject, Union,
 };
 use entity::json::Reference;
 use entity::{condition, side_effect, topic};
 
-use super::context::{auth, request};
+use super::context::{auth, media_addresses, request};
 use super::enums::{Duration, Frequency, Severity};
 use super::guard::RoleGuard;
 use super::types::{AuthPayload, Condition, Role, SideEffect, Topic, User};
@@ -47,6 +47,7 @@ pub struct MutationRoot(
     super::preview::PreviewMutations,
     super::review::ReviewMutations,
     super::schedules::ScheduleMutations,
+    super::media::MediaMutations,
 );
 
 // ----- accounts -----------------------------------------------------------------------
@@ -434,6 +435,9 @@ pub struct CreateTopicInput {
     pub conditions: Option<Vec<TopicConditionInput>>,
     /// Side effects it may cause, in order.
     pub side_effects: Option<Vec<TopicSideEffectInput>>,
+    /// The hero image: a media item that is an image.
+    #[graphql(default)]
+    pub image_id: MaybeUndefined<ID>,
 }
 
 /// Changes to a topic; omitted fields stay as they are, given lists replace the old ones.
@@ -461,6 +465,9 @@ pub struct UpdateTopicInput {
     pub conditions: Option<Vec<TopicConditionInput>>,
     /// Side effects, in order, with their attributes (replaces all).
     pub side_effects: Option<Vec<TopicSideEffectInput>>,
+    /// The hero image, a media item that is an image; null removes it.
+    #[graphql(default)]
+    pub image_id: MaybeUndefined<ID>,
     /// True to approve the saved content at once, as the signed-in reviewer or admin
     /// (`FORBIDDEN` for editors and tokens): see `approveTopic`.
     pub mark_reviewed: Option<bool>,
@@ -596,6 +603,11 @@ macro_rules! topic_fields {
                 .transpose()?,
             conditions: $input.conditions.map(condition_links).transpose()?,
             side_effects: $input.side_effects.map(side_effect_links).transpose()?,
+            image: match $input.image_id {
+                MaybeUndefined::Undefined => None,
+                MaybeUndefined::Null => Some(None),
+                MaybeUndefined::Value(id) => Some(Some(validate::id(&id, "input.imageId")?)),
+            },
         }
     }};
 }
@@ -617,7 +629,9 @@ impl TopicMutations {
         let (request, db) = request(ctx)?;
         let author = request.viewer.author()?;
         let fields = topic_fields!(input, Some(input.title));
-        Ok(topic_payload(edit::create_topic(db, fields, author).await?))
+        Ok(topic_payload(
+            edit::create_topic(db, media_addresses(ctx)?, fields, author).await?,
+        ))
     }
 
     /// Saves changes to a topic, links included, if `expectedVersion` is current. A save
@@ -640,12 +654,12 @@ impl TopicMutations {
         Ok(topic_payload(
             edit::update_topic(
                 db,
+                media_addresses(ctx)?,
                 id,
                 input.expected_version,
                 fields,
-                approval,
                 author,
-                edit::Recorded::update(),
+                edit::Recorded::update().approved(approval),
             )
             .await?,
         ))
@@ -801,7 +815,7 @@ macro_rules! named_mutations {
                     slug: input.slug.as_deref().map(|s| Slug::parse(Some(s), &input.name, "input.slug")).transpose()?,
                     description: input.description.map(|d| Markdown::parse(d, "input.description")).transpose()?,
                 };
-                Ok($payload::of(edit::create_named::<$entity::Entity>(db, fields, author).await?))
+                Ok($payload::of(edit::create_named::<$entity::Entity>(db, media_addresses(ctx)?, fields, author).await?))
             }
 
             #[doc = concat!("Saves changes to a ", $what, " if `expectedVersion` is current. A save that changes nothing writes nothing and answers it as it is.")]
@@ -816,7 +830,7 @@ macro_rules! named_mutations {
                     slug: input.slug.as_deref().map(|s| Slug::parse(Some(s), name.unwrap_or_default(), "input.slug")).transpose()?,
                     description: input.description.map(|d| Markdown::parse(d, "input.description")).transpose()?,
                 };
-                Ok($payload::of(edit::update_named::<$entity::Entity>(db, id, input.expected_version, fields, author, edit::Recorded::update()).await?))
+                Ok($payload::of(edit::update_named::<$entity::Entity>(db, media_addresses(ctx)?, id, input.expected_version, fields, author, edit::Recorded::update()).await?))
             }
 
             #[doc = concat!("Publishes a ", $what, ".")]
@@ -935,7 +949,15 @@ impl RevisionMutations {
         let author = request.viewer.author()?;
         let revision = validate::id(&input.revision_id, "input.revisionId")?;
         let visibility = Visibility::All;
-        let document = match edit::restore(db, revision, input.expected_version, author).await? {
+        let document = match edit::restore(
+            db,
+            media_addresses(ctx)?,
+            revision,
+            input.expected_version,
+            author,
+        )
+        .await?
+        {
             Restored::Topic(model) => Document::Topic(Topic { model, visibility }),
             Restored::Condition(model) => Document::Condition(Condition { model, visibility }),
             Restored::SideEffect(model) => Document::SideEffect(SideEffect { model, visibility }),

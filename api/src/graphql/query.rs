@@ -1,13 +1,16 @@
 //! The root `Query` type: the public read API, plus what editors and admins read.
 
+use std::borrow::Cow;
+
 use async_graphql::{Context, ID, InputObject, Object};
 use entity::{condition, side_effect, topic};
 use sea_orm::{ColumnTrait, Iterable, QueryFilter, Select};
 
 use super::connection::{ConditionConnection, PageInfo, SideEffectConnection, TopicConnection};
-use super::context::request;
+use super::context::{media_addresses, request};
 use super::enums::{ContentStatus, NameOrderField, OrderDirection, TopicOrderField};
 use super::guard::RoleGuard;
+use super::media::html_for;
 use super::types::{
     Condition, DocumentType, Revision, RevisionConnection, RevisionEdge, SetupStatus, SideEffect,
     Topic, User,
@@ -16,6 +19,7 @@ use crate::auth::{Viewer, setup, users};
 use crate::content::Visibility;
 use crate::content::document::{Document, SortField};
 use crate::content::edit::{self, drafts_visibility};
+use crate::content::embeds::{self, Missing};
 use crate::content::pagination::{Ordering, Page, PageArgs, list_limit};
 use crate::content::query::{self, LinkSide, Total};
 use crate::content::read_model::PUBLIC_STATUS;
@@ -259,6 +263,7 @@ pub struct QueryRoot(
     super::webhooks::WebhookQueries,
     super::review::ReviewQueries,
     super::schedules::ScheduleQueries,
+    super::media::MediaQueries,
 );
 
 /// Entry points of the read API, and what editors and admins read.
@@ -459,14 +464,19 @@ impl ContentQueries {
     }
 
     /// Editors only: Markdown rendered to sanitized HTML exactly as `bodyHtml` and
-    /// `descriptionHtml` would render it, for a live preview while writing.
+    /// `descriptionHtml` would render it (media items shown, their addresses signed for
+    /// this editor), for a live preview while writing. A `media:ID` naming no item renders
+    /// as its text.
     #[graphql(guard = "RoleGuard::Drafts")]
     async fn markdown_preview(
         &self,
+        ctx: &Context<'_>,
         #[graphql(desc = "The Markdown source (at most 100,000 characters).")] markdown: String,
     ) -> ApiResult<String> {
         validate::max_chars(&markdown, "markdown", validate::MAX_TEXT)?;
-        Ok(crate::markdown::to_safe_html(&markdown))
+        let (_, db) = request(ctx)?;
+        let rendered = embeds::render(db, media_addresses(ctx)?, &markdown, Missing::Skip).await?;
+        Ok(html_for(ctx, Cow::Owned(rendered.html), true)?.into_owned())
     }
 
     /// Editors only: the history of a document, newest first (deleted documents keep theirs).

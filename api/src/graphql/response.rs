@@ -180,7 +180,19 @@ mod tests {
         let auth = crate::auth::Auth::new(&[7; 32], settings)
             .await
             .expect("auth");
-        build_schema(db, Arc::new(auth), Arc::default(), limits)
+        let folder = std::env::temp_dir().join("dermis-unit-media");
+        let media = crate::media::MediaLibrary {
+            store: crate::media::MediaStore::open(&crate::config::settings::MediaLocation::Folder(
+                folder,
+            ))
+            .expect("media folder"),
+            limits: crate::media::Limits {
+                max_bytes: 1024,
+                max_pixels: 1024,
+            },
+            addresses: crate::media::Addresses::default(),
+        };
+        build_schema(db, Arc::new(auth), Arc::default(), Arc::new(media), limits)
     }
 
     #[tokio::test]

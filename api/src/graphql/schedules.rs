@@ -7,7 +7,6 @@ use entity::{ScheduleAction, ScheduleState as StoredState};
 
 use super::context::request;
 use super::guard::RoleGuard;
-use super::loaders::UserById;
 use super::types::{DocumentType, User};
 use crate::content::schedule::{self, Listed, NewSchedule};
 use crate::content::validate;
@@ -94,15 +93,7 @@ impl Schedule {
 
     /// Who planned it (the change is attributed to them); null for a deleted account.
     async fn created_by(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        let Some(id) = self.0.schedule.created_by else {
-            return Ok(None);
-        };
-        let (request, _) = request(ctx)?;
-        Ok(request
-            .links
-            .load_one(UserById(id))
-            .await?
-            .map(User::account))
+        User::account_by_id(ctx, self.0.schedule.created_by).await
     }
 
     /// When it was planned.

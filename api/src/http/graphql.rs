@@ -65,6 +65,7 @@ pub(super) fn request(
         operation_name,
         persisted,
         via_get,
+        uploads: Default::default(),
     })
 }
 
@@ -78,6 +79,14 @@ pub async fn post(
     let Some(response_type) = negotiate(&req) else {
         return Refusal::NotAcceptable.respond(ResponseType::Json, None);
     };
+    if super::upload::is_multipart(&req) {
+        // Uploads write content: the body of a caller who may not is never read.
+        if let Err(e) = viewer.author() {
+            return Refusal::Unauthenticated(e.to_string()).respond(response_type, None);
+        }
+        let request = super::upload::read(&req, payload, state.media.limits.max_bytes).await;
+        return execute(&req, &state, request, None, viewer, response_type).await;
+    }
     if !is_json_content_type(&req) {
         return Refusal::UnsupportedMediaType.respond(response_type, None);
     }

@@ -7,11 +7,13 @@ pub mod embedded;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;
+pub mod media;
 pub mod negotiate;
 pub mod observe;
 pub mod rate_limit;
 pub mod refusal;
 pub mod socket;
+pub mod upload;
 pub mod viewer;
 
 use std::sync::Arc;
@@ -55,6 +57,8 @@ pub struct AppState {
     pub bench_ceiling: Option<std::path::PathBuf>,
     /// Those bytes, read on first use.
     pub bench_ceiling_body: std::sync::OnceLock<actix_web::web::Bytes>,
+    /// The media library (`/media`, and uploads' size limit).
+    pub media: Arc<crate::media::MediaLibrary>,
 }
 
 /// Registers every route; `/bench/ceiling` only when the benchmark asked for it.
@@ -77,6 +81,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, bench_ceiling: bool) {
     .route("/readyz", web::get().to(health::ready))
     .route("/metrics", web::get().to(metrics))
     .route("/graphiql/{file}", web::get().to(graphiql::asset))
+    .route("/media/{file}", web::get().to(media::original))
+    .route("/media/{file}", web::head().to(media::original))
+    .route("/media/{hash}/{file}", web::get().to(media::variant))
+    .route("/media/{hash}/{file}", web::head().to(media::variant))
     .route("/admin", web::get().to(admin::redirect))
     .route("/admin/{path:.*}", web::get().to(admin::asset));
 }

@@ -21,7 +21,9 @@ pub enum Refusal {
     #[error("accept application/graphql-response+json or application/json")]
     NotAcceptable,
     /// The body is not declared `application/json`.
-    #[error("send the request as Content-Type: application/json")]
+    #[error(
+        "send the request as Content-Type: application/json (or multipart/form-data for uploads)"
+    )]
     UnsupportedMediaType,
     /// The body is over the configured size.
     #[error("the request body is larger than {0} bytes")]

@@ -40,6 +40,23 @@ impl User {
         }
     }
 
+    /// The account of user `id` (batched with the request's other lookups), for signed-in
+    /// callers: `None` when there is no id or the account was deleted.
+    pub async fn account_by_id(
+        ctx: &async_graphql::Context<'_>,
+        id: Option<i32>,
+    ) -> ApiResult<Option<Self>> {
+        let Some(id) = id else {
+            return Ok(None);
+        };
+        let (request, _) = crate::graphql::context::request(ctx)?;
+        Ok(request
+            .links
+            .load_one(crate::graphql::loaders::UserById(id))
+            .await?
+            .map(Self::account))
+    }
+
     /// A user as `viewer` may see them: anonymous callers see the id and the name only.
     pub fn seen_by(model: user::Model, viewer: &crate::auth::Viewer) -> Self {
         Self {

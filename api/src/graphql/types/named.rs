@@ -12,6 +12,7 @@ use crate::errors::ApiResult;
 use crate::graphql::context::request;
 use crate::graphql::enums::{ContentStatus, Duration, Frequency, Severity};
 use crate::graphql::loaders::{TopicsOfCondition, TopicsOfSideEffect};
+use crate::graphql::media::html_for;
 use crate::markdown;
 
 /// A skin condition a procedure treats, such as acne. One condition is shared by every
@@ -58,11 +59,14 @@ macro_rules! named_fields {
             }
 
             /// `description` rendered to HTML and sanitized: safe to insert into a page as is.
-            async fn description_html(&self) -> Cow<'_, str> {
-                markdown::stored_or_rendered(
+            /// Media items the Markdown names (`![alt](media:ID)`) are `<img>` elements with
+            /// `width`, `height`, `srcset` and `alt` (links, for files).
+            async fn description_html(&self, ctx: &Context<'_>) -> ApiResult<Cow<'_, str>> {
+                let html = markdown::stored_or_rendered(
                     self.model.description_html.as_deref(),
                     &self.model.description,
-                )
+                );
+                html_for(ctx, html, self.visibility == Visibility::All)
             }
 
             /// Publication state.

@@ -8,7 +8,6 @@ use super::User;
 use crate::content::snapshot::Snapshot;
 use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::request;
-use crate::graphql::loaders::UserById;
 
 /// A kind of document.
 #[derive(Enum, Copy, Clone, Debug, Eq, PartialEq)]
@@ -79,15 +78,7 @@ impl Revision {
 
     /// Who saved it; null for the sample content or a deleted user.
     async fn author(&self, ctx: &Context<'_>) -> ApiResult<Option<User>> {
-        let Some(id) = self.0.author_id else {
-            return Ok(None);
-        };
-        let (request, _) = request(ctx)?;
-        Ok(request
-            .links
-            .load_one(UserById(id))
-            .await?
-            .map(User::account))
+        User::account_by_id(ctx, self.0.author_id).await
     }
 
     /// The API token the write was made with (`author` is then the admin who created the

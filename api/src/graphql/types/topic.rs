@@ -12,6 +12,7 @@ use crate::errors::{ApiError, ApiResult};
 use crate::graphql::context::request;
 use crate::graphql::enums::{ContentStatus, Duration, Frequency, Severity};
 use crate::graphql::loaders::{ConditionsOfTopic, SideEffectsOfTopic, UserById};
+use crate::graphql::media::html_for;
 use crate::markdown;
 
 /// A skin procedure, such as microneedling: what it is, how it works, what it treats and
@@ -61,9 +62,12 @@ impl Topic {
         &self.model.body
     }
 
-    /// `body` rendered to HTML and sanitized: safe to insert into a page as is.
-    async fn body_html(&self) -> Cow<'_, str> {
-        markdown::stored_or_rendered(self.model.body_html.as_deref(), &self.model.body)
+    /// `body` rendered to HTML and sanitized: safe to insert into a page as is. Media
+    /// items the Markdown names (`![alt](media:ID)`) are `<img>` elements with `width`,
+    /// `height`, `srcset` and `alt` (links, for files).
+    async fn body_html(&self, ctx: &Context<'_>) -> ApiResult<Cow<'_, str>> {
+        let html = markdown::stored_or_rendered(self.model.body_html.as_deref(), &self.model.body);
+        html_for(ctx, html, self.visibility == Visibility::All)
     }
 
     /// Notable features of the procedure, in editorial order.
@@ -88,6 +92,20 @@ impl Topic {
                 url: r.url.clone(),
             })
             .collect()
+    }
+
+    /// The hero image: a picture of the procedure for the top of its page; null when there
+    /// is none.
+    async fn image(&self, ctx: &Context<'_>) -> ApiResult<Option<crate::graphql::media::Media>> {
+        let Some(id) = self.model.image_id else {
+            return Ok(None);
+        };
+        let (request, _) = request(ctx)?;
+        Ok(request
+            .links
+            .load_one(crate::graphql::loaders::MediaById(id))
+            .await?
+            .map(crate::graphql::media::Media))
     }
 
     /// Publication state.
