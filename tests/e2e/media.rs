@@ -5,7 +5,8 @@
 
 use std::io::Cursor;
 
-use dermis_tests::{Session, TestServer, header, on_both_storages};
+use dermis_tests::node::{NodeProcess, node_clients};
+use dermis_tests::{Session, TestServer, header, on_both_databases, on_both_storages};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -564,5 +565,28 @@ on_both_storages! {
         let renamed = read().await["data"]["topic"]["bodyHtml"].as_str().expect("html").to_owned();
         assert!(renamed.contains("alt=\"Micro-channels, magnified\""), "{renamed}");
         assert!(renamed.contains("alt=\"The pen at work\""), "an image's own alt stays: {renamed}");
+    }
+}
+
+on_both_databases! {
+    async fn apollo_clients_upload_link_uploads_through_the_multipart_spec(backend) {
+        let server = TestServer::on(backend).start().await;
+        let admin = server.first_admin().await;
+        let dir = dermis_tests::tempfile::tempdir().expect("folder");
+        let path = dir.path().join("upload.png");
+        std::fs::write(&path, png(64, 32)).expect("write the image");
+        let script = node_clients().await.join("upload.mjs");
+        let args = [server.url("/graphql"), admin.access.clone(), path.display().to_string(), "cheek-before.png".into(), "Cheek before the first session".into()];
+        let mut apollo = NodeProcess::start(&script, &args, &[]).await;
+        let uploaded = apollo.line().await;
+        let item = &uploaded["uploaded"];
+        assert_eq!(item["filename"], "cheek-before.png", "{uploaded}");
+        assert_eq!((item["mimeType"].as_str(), item["width"].as_i64(), item["height"].as_i64()), (Some("image/png"), Some(64), Some(32)));
+        assert_eq!(item["alt"], "Cheek before the first session");
+        let read = apollo.line().await;
+        let srcset = read["read"]["srcset"].as_str().expect("srcset");
+        assert!(srcset.contains(&format!("/media/{}/64.webp?", item["contentHash"].as_str().expect("hash"))), "{read}");
+        apollo.stop().await;
+        assert_eq!(total(&server, &admin).await, 1);
     }
 }

@@ -10,7 +10,13 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use crate::socket::PATIENCE;
 
 /// The packages `tests/clients` needs; `npm ci` runs when one is missing.
-const PACKAGES: [&str; 3] = ["graphql-ws", "ws", "standardwebhooks"];
+const PACKAGES: [&str; 5] = [
+    "graphql-ws",
+    "ws",
+    "standardwebhooks",
+    "@apollo/client",
+    "apollo-upload-client",
+];
 
 /// The folder of the Node.js client tests (`tests/clients`), its packages installed
 /// (`npm ci`, once per test process).
