@@ -5,9 +5,24 @@ failure, including the deliberate, coded refusals a content API gives (BAD_USER_
 UNAUTHENTICATED, ...). This check flags what is a server failure: an HTTP 5xx, a body that
 is not the GraphQL response shape, an error without `extensions.code`, or
 INTERNAL_SERVER_ERROR.
+
+`Upload` (the multipart request spec's file scalar) has no literal form: a file only comes
+as a multipart part. Schemathesis is given strings for it, among them async-graphql's own
+placeholder for part 0 and for a part that does not exist, which the server must refuse
+with a coded error.
 """
 
 import schemathesis
+from hypothesis import strategies as st
+from schemathesis.graphql import nodes
+
+schemathesis.graphql.scalar(
+    "Upload",
+    st.one_of(
+        st.sampled_from(["#__graphql_file__:0", "#__graphql_file__:99", "#__graphql_file__:-1"]),
+        st.text(max_size=40),
+    ).map(nodes.String),
+)
 
 
 @schemathesis.check

@@ -312,8 +312,15 @@ on_both_storages! {
         }
         // Sent as JSON, an upload variable names no file (async-graphql's own spelling of
         // one included): refused, and the server carries on.
-        for file in [json!("#__graphql_file__:0"), json!("#__graphql_file__:7"), json!("x")] {
+        for file in [json!("#__graphql_file__:0"), json!("#__graphql_file__:7"), json!("#__graphql_file__:-1"), json!("#__graphql_file__:x"), json!("x")] {
             let (status, body) = server.post_as(token, &json!({ "query": UPLOAD, "variables": { "input": { "file": file, "alt": "a" } } })).await;
+            assert_eq!(status, 200, "{body}");
+            assert!(["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"].contains(&code(&body)), "{body}");
+        }
+        // Or inline in the document (async-graphql's own scalar panicked on these).
+        for file in ["#__graphql_file__:-1", "#__graphql_file__:", "#__graphql_file__:0"] {
+            let document = format!("mutation {{ uploadMedia(input: {{ file: \"{file}\", alt: \"a\" }}) {{ media {{ id }} }} }}");
+            let (status, body) = server.post_as(token, &json!({ "query": document })).await;
             assert_eq!(status, 200, "{body}");
             assert!(["BAD_USER_INPUT", "GRAPHQL_VALIDATION_FAILED"].contains(&code(&body)), "{body}");
         }

@@ -6,7 +6,7 @@
 //! users (through signed addresses) get its bytes.
 
 use entity::{condition, media, media_use, side_effect, topic};
-use sea_orm::sea_query::{Expr, ExprTrait, Func};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -16,6 +16,7 @@ use super::Author;
 use super::document::Document;
 use super::edit::document_ref;
 use super::embeds;
+use super::read_model::public_status;
 use super::validate::{self, FieldError, InputError};
 use crate::db::now;
 use crate::errors::{ApiError, ApiResult, ConflictReason, DocumentRef};
@@ -300,19 +301,51 @@ async fn showing<E: Document, C: ConnectionTrait>(
 /// Whether anonymous callers may fetch the bytes named `content_hash`: published content
 /// uses an item holding them (as a hero image, or in its Markdown).
 pub async fn is_public(db: &DatabaseConnection, content_hash: &str) -> ApiResult<bool> {
-    let items: Vec<i32> = media::Entity::find()
+    // One statement (it runs for every anonymous fetch of an image).
+    let hero = Query::select()
+        .expr(Expr::val(1))
+        .from(topic::Entity)
+        .and_where(
+            Expr::col((topic::Entity, topic::Column::ImageId))
+                .equals((media::Entity, media::Column::Id)),
+        )
+        .and_where(Expr::col((topic::Entity, topic::Column::Status)).eq(public_status()))
+        .to_owned();
+    let found = media::Entity::find()
         .select_only()
         .column(media::Column::Id)
         .filter(media::Column::ContentHash.eq(content_hash))
-        .into_tuple()
-        .all(db)
+        .filter(
+            Condition::any()
+                .add(Expr::exists(hero))
+                .add(Expr::exists(published_showing::<topic::Entity>()))
+                .add(Expr::exists(published_showing::<condition::Entity>()))
+                .add(Expr::exists(published_showing::<side_effect::Entity>())),
+        )
+        .limit(1)
+        .into_tuple::<i32>()
+        .one(db)
         .await?;
-    for id in items {
-        if !users(db, id, true).await?.is_empty() {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    Ok(found.is_some())
+}
+
+/// The published documents of `E` whose Markdown shows the outer query's media item.
+fn published_showing<E: Document + Default>() -> SelectStatement {
+    Query::select()
+        .expr(Expr::val(1))
+        .from(media_use::Entity)
+        .inner_join(
+            E::default(),
+            Expr::col((E::default(), E::ID))
+                .equals((media_use::Entity, media_use::Column::DocumentId)),
+        )
+        .and_where(
+            Expr::col((media_use::Entity, media_use::Column::MediaId))
+                .equals((media::Entity, media::Column::Id)),
+        )
+        .and_where(Expr::col((media_use::Entity, media_use::Column::DocumentType)).eq(E::KIND))
+        .and_where(Expr::col((E::default(), E::STATUS)).eq(public_status()))
+        .to_owned()
 }
 
 /// The item holding the bytes `content_hash` stored as `extension` (the oldest, when the

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::io::{Read, Seek};
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject, Upload};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::media;
 
@@ -271,7 +271,7 @@ pub struct UploadMediaInput {
     /// The file, sent as a part of a GraphQL multipart request. JPEG, PNG, WebP, GIF or
     /// PDF, judged from its bytes; up to the server's byte and pixel limits. Images are
     /// stored without any metadata (EXIF, GPS, XMP), turned upright first.
-    pub file: Upload,
+    pub file: super::upload::FilePart,
     /// Alternative text: required for images.
     #[graphql(default)]
     pub alt: String,
@@ -351,11 +351,12 @@ impl MediaMutations {
                 format!("no file was sent{why}: send it as a part of a GraphQL multipart request"),
             )
         };
-        if input.file.0 >= request.uploads {
+        if input.file.0.0 >= request.uploads {
             return Err(no_file(String::new()));
         }
         let upload = input
             .file
+            .0
             .value(ctx)
             .map_err(|e| no_file(format!(" ({e})")))?;
         let filename = library::filename(&upload.filename);

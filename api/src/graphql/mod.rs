@@ -29,6 +29,7 @@ pub mod schedules;
 pub mod subscription;
 pub mod typename;
 pub mod types;
+pub mod upload;
 pub mod values;
 pub mod webhooks;
 

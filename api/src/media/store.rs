@@ -3,11 +3,12 @@
 //! once and never change; several nodes share one bucket (or one shared folder).
 
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use actix_web::web::Bytes;
 use futures_util::stream::BoxStream;
 use futures_util::{StreamExt, TryStreamExt};
+use lru::LruCache;
 use object_store::aws::AmazonS3Builder;
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
@@ -17,10 +18,66 @@ use object_store::{GetOptions, GetRange, ObjectStore, PutPayload};
 use super::MediaError;
 use crate::config::settings::MediaLocation;
 
+/// Objects up to this size are kept in memory once read (variants, most photos).
+const SMALL_OBJECT: u64 = 512 * 1024;
+
+/// Memory for small objects, per node.
+const MEMORY_BUDGET: usize = 64 * 1024 * 1024;
+
 /// The media store.
 #[derive(Clone)]
 pub struct MediaStore {
     store: Arc<dyn ObjectStore>,
+    memory: Arc<Mutex<Memory>>,
+}
+
+/// Small objects read lately, least recently used first out. Objects are named by their
+/// content hash and never change, so a copy never goes stale; who may read one is decided
+/// before the store is asked.
+struct Memory {
+    objects: LruCache<String, Bytes>,
+    bytes: usize,
+}
+
+impl Memory {
+    fn get(&mut self, name: &str) -> Option<Bytes> {
+        self.objects.get(name).cloned()
+    }
+
+    fn put(&mut self, name: &str, bytes: Bytes) {
+        self.bytes += bytes.len();
+        if let Some(old) = self.objects.put(name.to_owned(), bytes) {
+            self.bytes -= old.len();
+        }
+        while self.bytes > MEMORY_BUDGET {
+            match self.objects.pop_lru() {
+                Some((_, old)) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
+
+    fn forget(&mut self, name: &str) {
+        if let Some(old) = self.objects.pop(name) {
+            self.bytes -= old.len();
+        }
+    }
+}
+
+/// `bytes`, or the `range` of them, as a fetched object.
+fn from_memory(bytes: &Bytes, range: Option<Range<u64>>) -> Fetched {
+    let size = bytes.len() as u64;
+    let range = range.unwrap_or(0..size);
+    let start = usize::try_from(range.start.min(size)).unwrap_or(0);
+    let end = usize::try_from(range.end.min(size))
+        .unwrap_or(start)
+        .max(start);
+    let part = bytes.slice(start..end);
+    Fetched {
+        size,
+        range: start as u64..end as u64,
+        body: futures_util::stream::once(async move { Ok(part) }).boxed(),
+    }
 }
 
 impl std::fmt::Debug for MediaStore {
@@ -66,7 +123,20 @@ impl MediaStore {
                 }
             }
         };
-        Ok(Self { store })
+        Ok(Self {
+            store,
+            memory: Arc::new(Mutex::new(Memory {
+                objects: LruCache::unbounded(),
+                bytes: 0,
+            })),
+        })
+    }
+
+    fn remembered(&self, name: &str) -> Option<Bytes> {
+        self.memory
+            .lock()
+            .ok()
+            .and_then(|mut memory| memory.get(name))
     }
 
     /// Stores `bytes` as `name` (an object of that name holds the same bytes already, as
@@ -81,6 +151,9 @@ impl MediaStore {
 
     /// Removes `name`; a missing object is not an error.
     pub async fn delete(&self, name: &str) -> Result<(), MediaError> {
+        if let Ok(mut memory) = self.memory.lock() {
+            memory.forget(name);
+        }
         match self.store.delete(&Path::from(name)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(storage(e)),
@@ -93,8 +166,11 @@ impl MediaStore {
         name: &str,
         range: Option<Range<u64>>,
     ) -> Result<Option<Fetched>, MediaError> {
+        if let Some(bytes) = self.remembered(name) {
+            return Ok(Some(from_memory(&bytes, range)));
+        }
         let options = GetOptions {
-            range: range.map(GetRange::Bounded),
+            range: range.clone().map(GetRange::Bounded),
             ..GetOptions::default()
         };
         let result = match self.store.get_opts(&Path::from(name), options).await {
@@ -102,6 +178,13 @@ impl MediaStore {
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(storage(e)),
         };
+        if range.is_none() && result.meta.size <= SMALL_OBJECT {
+            let bytes = result.bytes().await.map_err(storage)?;
+            if let Ok(mut memory) = self.memory.lock() {
+                memory.put(name, bytes.clone());
+            }
+            return Ok(Some(from_memory(&bytes, None)));
+        }
         Ok(Some(Fetched {
             size: result.meta.size,
             range: result.range.clone(),
@@ -111,6 +194,9 @@ impl MediaStore {
 
     /// The size of `name`, `None` when there is no such object.
     pub async fn size(&self, name: &str) -> Result<Option<u64>, MediaError> {
+        if let Some(bytes) = self.remembered(name) {
+            return Ok(Some(bytes.len() as u64));
+        }
         match self.store.head(&Path::from(name)).await {
             Ok(meta) => Ok(Some(meta.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
