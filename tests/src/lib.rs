@@ -631,7 +631,10 @@ impl TestServer {
     /// POSTs a GraphQL request with an optional bearer token.
     pub async fn post_as(&self, token: Option<&str>, body: &Value) -> (u16, Value) {
         let (status, text) = self.post_text(token, body).await;
-        (status, serde_json::from_str(&text).expect("JSON body"))
+        match serde_json::from_str(&text) {
+            Ok(json) => (status, json),
+            Err(error) => panic!("HTTP {status} without a JSON body ({error}): {text:?}"),
+        }
     }
 
     /// POSTs a GraphQL request with an optional bearer token; the whole response (headers
