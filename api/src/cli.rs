@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 
-use crate::config::{DatabaseArgs, LogFormat, ServeArgs};
+use crate::config::{DatabaseArgs, LogFormat, MediaArgs, ServeArgs};
 use crate::content::seed;
 use crate::startup::Application;
 use crate::{backup, db, graphql, telemetry};
@@ -37,24 +37,36 @@ enum Command {
         file: Option<PathBuf>,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        media: MediaArgs,
     },
     /// Print the GraphQL schema (SDL).
     Schema,
-    /// Write all content, links, revisions and users (password hashes only) as one JSON
-    /// document, for backups and moves between databases.
+    /// Write all content, links, revisions, users (password hashes only) and media files as
+    /// one archive (tar; gzip when the name ends in `.gz`), for backups and moves between
+    /// databases. Memory stays flat whatever the size.
     Export {
-        /// Where to write it; default: standard output.
+        /// Where to write it; default: standard output. Written beside it first, and renamed
+        /// once complete.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Compress with gzip (default: when the output's name ends in `.gz` or `.tgz`).
+        #[arg(long)]
+        gzip: bool,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        media: MediaArgs,
     },
-    /// Load an export into an empty database (migrated first), all or nothing.
+    /// Load an export (an archive, or the JSON document of earlier versions) into an empty
+    /// database (migrated first) and its media store, all or nothing, as a stream.
     Import {
         /// The export file; `-` reads standard input.
         file: PathBuf,
         #[command(flatten)]
         database: DatabaseArgs,
+        #[command(flatten)]
+        media: MediaArgs,
     },
     /// Manage users. Passwords are read from a prompt, or from the first line of standard
     /// input when it is not a terminal; never from the command line.
@@ -205,15 +217,28 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
         Command::Serve(args) => serve(*args).await,
         Command::Migrate { action, database } => migrate(action, database).await,
-        Command::Seed { file, database } => seed(file, database).await,
+        Command::Seed {
+            file,
+            database,
+            media,
+        } => seed(file, database, media).await,
         Command::Schema => {
             print!("{}", graphql::sdl().await);
             Ok(())
         }
         Command::User { action, database } => user(action, database).await,
         Command::Token { action, database } => token(action, database).await,
-        Command::Export { output, database } => export(output, database).await,
-        Command::Import { file, database } => import(file, database).await,
+        Command::Export {
+            output,
+            gzip,
+            database,
+            media,
+        } => export(output, gzip, database, media).await,
+        Command::Import {
+            file,
+            database,
+            media,
+        } => import(file, database, media).await,
     }
 }
 
@@ -428,7 +453,11 @@ async fn migrate(action: MigrateAction, database: DatabaseArgs) -> Result<(), Fa
     Ok(())
 }
 
-async fn seed(file: Option<PathBuf>, database: DatabaseArgs) -> Result<(), Failure> {
+async fn seed(
+    file: Option<PathBuf>,
+    database: DatabaseArgs,
+    media: MediaArgs,
+) -> Result<(), Failure> {
     telemetry::init(LogFormat::Human);
     let settings = database.settings().map_err(Failure::config)?;
     let json = match &file {
@@ -438,7 +467,7 @@ async fn seed(file: Option<PathBuf>, database: DatabaseArgs) -> Result<(), Failu
     };
     let data = seed::parse(&json).map_err(Failure::config)?;
     let conn = open_migrated(&settings).await?;
-    let report = seed::load(&conn, &crate::media::Addresses::default(), data)
+    let report = seed::load(&conn, &addresses(&media), data)
         .await
         .map_err(Failure::runtime)?;
     println!(
@@ -448,53 +477,112 @@ async fn seed(file: Option<PathBuf>, database: DatabaseArgs) -> Result<(), Failu
     Ok(())
 }
 
-async fn export(output: Option<PathBuf>, database: DatabaseArgs) -> Result<(), Failure> {
+/// How media addresses are spelt in the HTML a command renders.
+fn addresses(media: &MediaArgs) -> crate::media::Addresses {
+    crate::media::Addresses {
+        public_base: media.public_base(),
+    }
+}
+
+/// The media store `serve` would use with these settings on `conn`.
+async fn media_store(
+    conn: &sea_orm::DatabaseConnection,
+    media: &MediaArgs,
+) -> Result<crate::media::MediaStore, Failure> {
+    let url = media.url().map_err(Failure::config)?;
+    let sqlite_file = db::sqlite_file(conn).await.map_err(Failure::runtime)?;
+    let location =
+        crate::config::settings::MediaLocation::resolve(url.as_deref(), sqlite_file.as_deref());
+    crate::media::MediaStore::open(&location).map_err(Failure::runtime)
+}
+
+async fn export(
+    output: Option<PathBuf>,
+    gzip: bool,
+    database: DatabaseArgs,
+    media: MediaArgs,
+) -> Result<(), Failure> {
     telemetry::init(LogFormat::Human);
     let settings = database.settings().map_err(Failure::config)?;
     let conn = open_migrated(&settings).await?;
-    let export = backup::export(&conn).await.map_err(Failure::runtime)?;
-    let json = serde_json::to_string_pretty(&export).map_err(Failure::runtime)?;
-    match &output {
-        Some(path) => std::fs::write(path, json + "\n")
-            .map_err(|err| Failure::runtime(format!("cannot write {}: {err}", path.display())))?,
-        None => println!("{json}"),
+    let store = media_store(&conn, &media).await?;
+    // A file is written beside its name and renamed once whole, so a failed or interrupted
+    // export never leaves something that looks like a backup.
+    let partial = output.as_ref().map(|path| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(".partial");
+        PathBuf::from(name)
+    });
+    let (sink, gzip): (Box<dyn std::io::Write + Send>, bool) = match (&output, &partial) {
+        (Some(path), Some(partial)) => {
+            let file = std::fs::File::create(partial).map_err(|err| {
+                Failure::runtime(format!("cannot write {}: {err}", partial.display()))
+            })?;
+            let named_gz = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("gz") || e.eq_ignore_ascii_case("tgz"));
+            (Box::new(file), gzip || named_gz)
+        }
+        _ => (Box::new(std::io::stdout()), gzip),
+    };
+    let written = async {
+        let (out, counts) = backup::export(&conn, &store, backup::archive::Output::new(sink, gzip))
+            .await
+            .map_err(Failure::runtime)?;
+        out.finish()
+            .map_err(|err| Failure::runtime(format!("cannot write the export: {err}")))?;
+        Ok::<_, Failure>(counts)
     }
-    eprintln!("exported {}", export.summary());
+    .await;
+    let counts = match (written, &output, &partial) {
+        (Ok(counts), Some(path), Some(partial)) => {
+            std::fs::rename(partial, path).map_err(|err| {
+                Failure::runtime(format!("cannot write {}: {err}", path.display()))
+            })?;
+            counts
+        }
+        (Ok(counts), _, _) => counts,
+        (Err(failure), _, partial) => {
+            if let Some(partial) = partial {
+                let _ = std::fs::remove_file(partial);
+            }
+            return Err(failure);
+        }
+    };
+    eprintln!("exported {}", counts.summary());
     Ok(())
 }
 
-async fn import(file: PathBuf, database: DatabaseArgs) -> Result<(), Failure> {
-    use std::io::Read;
+async fn import(file: PathBuf, database: DatabaseArgs, media: MediaArgs) -> Result<(), Failure> {
     telemetry::init(LogFormat::Human);
     let settings = database.settings().map_err(Failure::config)?;
-    let json = if file.as_os_str() == "-" {
-        let mut json = String::new();
-        std::io::stdin()
-            .read_to_string(&mut json)
-            .map_err(|err| Failure::config(format!("cannot read standard input: {err}")))?;
-        json
+    let input: Box<dyn std::io::Read + Send> = if file.as_os_str() == "-" {
+        Box::new(std::io::stdin())
     } else {
-        std::fs::read_to_string(&file)
-            .map_err(|err| Failure::config(format!("cannot read {}: {err}", file.display())))?
+        Box::new(
+            std::fs::File::open(&file)
+                .map_err(|err| Failure::config(format!("cannot read {}: {err}", file.display())))?,
+        )
     };
-    let export = backup::Export::parse(&json).map_err(Failure::config)?;
-    let summary = export.summary();
     let conn = open_migrated(&settings).await?;
-    backup::import(&conn, export)
+    let store = media_store(&conn, &media).await?;
+    let counts = backup::import(&conn, &store, backup::import::read(input))
         .await
         .map_err(|err| match err {
-            backup::BackupError::NotEmpty(_) => Failure::config(err),
+            backup::BackupError::NotEmpty(_) | backup::BackupError::Format(_) => {
+                Failure::config(err)
+            }
             other => Failure::runtime(other),
         })?;
     // The export leaves derived data out: render the documents' HTML now, so the first
     // `dermis serve` does not have to (and before the statistics, whose checkpoint is last).
-    crate::content::rendered::fill(&conn, &crate::media::Addresses::default())
+    crate::content::rendered::fill(&conn, &addresses(&media))
         .await
         .map_err(Failure::runtime)?;
     db::refresh_statistics(&conn, true)
         .await
         .map_err(Failure::runtime)?;
-    println!("imported {summary}");
+    println!("imported {}", counts.summary());
     Ok(())
 }
 

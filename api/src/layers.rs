@@ -18,7 +18,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // a refused upload is a domain error.
     ("errors", &["db", "media"]),
     ("content", &["db", "errors", "markdown", "media"]),
-    ("backup", &["content", "db"]),
+    ("backup", &["content", "db", "media"]),
     // A content write names its author, a user or an API token (`content::Author`).
     ("auth", &["config", "content", "db", "errors"]),
     // Webhooks deliver the content events.

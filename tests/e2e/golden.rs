@@ -5,12 +5,14 @@
 
 use std::sync::Arc;
 
+use dermis_tests::archive::Archive;
 use dermis_tests::{PASSWORD, Session, TestDb, TestServer, dermis, on_both_databases, run};
 use serde_json::{Value, json};
+use sha2::Digest;
 
 /// The fixtures, oldest first: each holds the same content (format 2's was written by
 /// importing format 1's and exporting again).
-const FIXTURES: [&str; 2] = [
+const FIXTURES: [&str; 3] = [
     concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/fixtures/export-v1-2026-12-03.json"
@@ -18,6 +20,10 @@ const FIXTURES: [&str; 2] = [
     concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../tests/fixtures/export-v2-2026-12-03.json"
+    ),
+    concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/export-v3-2026-12-04.tar.gz"
     ),
 ];
 
@@ -114,7 +120,7 @@ async fn topic_history(server: &TestServer, editor: &Session) -> Vec<Value> {
 
 /// Loads fixture `file`, checks what it holds through the API, restores every revision,
 /// exports again, and loads that export into another new database.
-async fn fixture_loads_and_restores(backend: dermis_tests::Backend, file: &str) {
+async fn fixture_loads_and_restores(backend: dermis_tests::Backend, file: &str) -> TestServer {
     let server = import(backend, std::path::Path::new(file)).await;
 
     // What the public sees.
@@ -187,7 +193,7 @@ async fn fixture_loads_and_restores(backend: dermis_tests::Backend, file: &str) 
     assert_eq!(restored, 25, "the fixture's 25 revisions");
 
     // The database exports again, in the current format, and that export loads too.
-    let again = server.db.dir.path().join("again.json");
+    let again = server.db.dir.path().join("again.tar");
     let mut command = dermis(server.db.dir.path());
     command
         .args(["export", "--output"])
@@ -195,20 +201,16 @@ async fn fixture_loads_and_restores(backend: dermis_tests::Backend, file: &str) 
         .env("DERMIS_DATABASE_URL", &server.db.url);
     let output = run(command).await;
     assert_eq!(output.code, Some(0), "{output:?}");
-    let written: Value =
-        serde_json::from_slice(&std::fs::read(&again).expect("export written")).expect("JSON");
-    assert_eq!(written["formatVersion"], 2);
-    assert_eq!(
-        written["revisions"].as_array().map(Vec::len),
-        Some(50),
-        "25 + 25 restores"
-    );
+    let written = Archive::read(&again);
+    assert_eq!(written.header["formatVersion"], 3);
+    assert_eq!(written.rows("revisions").len(), 50, "25 + 25 restores");
     let copy = import(backend, &again).await;
     let editor_again = copy.login("editor@example.org", PASSWORD).await;
     assert_eq!(
         topic_history(&copy, &editor_again).await,
         topic_history(&server, &editor).await
     );
+    copy
 }
 
 on_both_databases! {
@@ -220,5 +222,25 @@ on_both_databases! {
 on_both_databases! {
     async fn the_second_export_format_loads_and_every_revision_restores(backend) {
         fixture_loads_and_restores(backend, FIXTURES[1]).await;
+    }
+}
+
+on_both_databases! {
+    async fn the_third_export_format_an_archive_with_media_loads_and_every_revision_restores(backend) {
+        let server = fixture_loads_and_restores(backend, FIXTURES[2]).await;
+        // Its image came along, byte for byte (its name is its SHA-256), through two imports.
+        let editor = server.login("editor@example.org", PASSWORD).await;
+        let media = server
+            .query_as(&editor, "{ media(first: 10) { items { alt caption width height contentHash url variants { width } } } }", json!({}))
+            .await;
+        let item = &media["media"]["items"][0];
+        assert_eq!(item["alt"], "Skin layers, a diagram", "{media}");
+        assert_eq!(item["caption"], "Epidermis over dermis");
+        assert_eq!((item["width"].as_i64(), item["height"].as_i64()), (Some(48), Some(32)));
+        assert_eq!(item["variants"], json!([{ "width": 48 }]));
+        let url = item["url"].as_str().expect("a signed address: no published page shows it");
+        let bytes = server.client.get(server.url(url)).send().await.expect("GET").bytes().await.expect("body");
+        let hash: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(item["contentHash"], hash.as_str());
     }
 }

@@ -42,7 +42,7 @@ async fn upload_as(
     (status, body)
 }
 
-async fn upload(
+pub(crate) async fn upload(
     server: &TestServer,
     who: &Session,
     bytes: Vec<u8>,
@@ -69,7 +69,7 @@ fn code(body: &Value) -> &str {
         .unwrap_or("none")
 }
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x * 7) as u8, (y * 5) as u8, 90])
     });

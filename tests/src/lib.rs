@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+pub mod archive;
 pub mod node;
 pub mod schema;
 pub mod socket;
@@ -344,6 +345,17 @@ pub fn dermis(cwd: &Path) -> Command {
     command
 }
 
+/// A `dermis` command on `db` (its URL set) keeping media in `bucket`, or in the folder
+/// beside the database when `None`: what `serve` on them would use.
+pub fn dermis_on(db: &TestDb, bucket: Option<&S3Bucket>) -> Command {
+    let mut command = dermis(db.dir.path());
+    command.env("DERMIS_DATABASE_URL", &db.url);
+    for (key, value) in bucket.iter().flat_map(|bucket| bucket.env()) {
+        command.env(key, value);
+    }
+    command
+}
+
 /// Runs a `dermis` command to completion (at most 60 s).
 pub async fn run(mut command: Command) -> CommandOutput {
     command.stdin(Stdio::null());
@@ -521,6 +533,22 @@ impl TestServer {
     /// A server on an existing database (one a test prepared, or another server's).
     pub async fn serve(db: Arc<TestDb>) -> Self {
         Self::spawn(db, Vec::new(), false, None).await
+    }
+
+    /// A server on an existing database whose media are kept in `bucket` (or in the folder
+    /// beside the database when `None`).
+    pub async fn serve_media(db: Arc<TestDb>, bucket: Option<Arc<S3Bucket>>) -> Self {
+        Self::spawn(db, Vec::new(), false, bucket).await
+    }
+
+    /// The S3 bucket this server keeps media in, if it uses one.
+    pub fn bucket(&self) -> Option<Arc<S3Bucket>> {
+        self.s3.clone()
+    }
+
+    /// A `dermis` command on this server's database and media storage.
+    pub fn command(&self) -> Command {
+        dermis_on(&self.db, self.s3.as_deref())
     }
 
     /// Another node on the same database and media storage (as behind a load balancer).

@@ -78,6 +78,51 @@ pub enum Backend {
     Postgres,
 }
 
+/// Where media files are and how their addresses are spelt: shared by `serve` and the
+/// commands that write documents or media (`seed`, `import`, `export`).
+#[derive(Debug, Clone, Args)]
+pub struct MediaArgs {
+    /// Where media files are kept: `s3://bucket/prefix` (S3-compatible storage; credentials,
+    /// region and endpoint from the usual `AWS_*` variables), `file:///path` or a folder;
+    /// default: a `dermis-media` folder beside the SQLite file (or in the working directory).
+    /// Several nodes share it.
+    #[arg(long, env = "DERMIS_MEDIA_URL")]
+    pub media_url: Option<String>,
+    /// Prefix of media addresses in the API (`Media.url`), such as a CDN in front of this
+    /// server's `/media`; default: paths on this server.
+    #[arg(long, env = "DERMIS_MEDIA_PUBLIC_URL", default_value = "")]
+    pub media_public_url: String,
+}
+
+impl MediaArgs {
+    /// `DERMIS_MEDIA_URL`, checked to parse; `None` when unset.
+    pub fn url(&self) -> Result<Option<String>, ConfigError> {
+        let url = self
+            .media_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|url| !url.is_empty());
+        if let Some(url) = url
+            && settings::MediaLocation::parse(Some(url), None).is_none()
+        {
+            return Err(ConfigError::InvalidEntry {
+                name: "DERMIS_MEDIA_URL",
+                value: url.to_owned(),
+                expected: "s3://BUCKET/PREFIX, file:///PATH or a folder",
+            });
+        }
+        Ok(url.map(str::to_owned))
+    }
+
+    /// The prefix of media addresses, without a trailing slash.
+    pub fn public_base(&self) -> String {
+        self.media_public_url
+            .trim()
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
 /// Database options shared by every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
@@ -296,22 +341,14 @@ pub struct ServeArgs {
     /// expired closes the connection).
     #[arg(long, env = "DERMIS_WS_RECHECK", default_value_t = 5)]
     pub ws_recheck: u64,
-    /// Where media files are kept: `s3://bucket/prefix` (S3-compatible storage; credentials,
-    /// region and endpoint from the usual `AWS_*` variables), `file:///path` or a folder;
-    /// default: a `dermis-media` folder beside the SQLite file (or in the working directory).
-    /// Several nodes share it.
-    #[arg(long, env = "DERMIS_MEDIA_URL")]
-    pub media_url: Option<String>,
+    #[command(flatten)]
+    pub media: MediaArgs,
     /// Largest media upload, in bytes.
     #[arg(long, env = "DERMIS_MEDIA_MAX_BYTES", default_value_t = 25 * 1024 * 1024)]
     pub media_max_bytes: usize,
     /// Most pixels of an uploaded image (width times height; times frames for an animation).
     #[arg(long, env = "DERMIS_MEDIA_MAX_PIXELS", default_value_t = 50_000_000)]
     pub media_max_pixels: u64,
-    /// Prefix of media addresses in the API (`Media.url`), such as a CDN in front of this
-    /// server's `/media`; default: paths on this server.
-    #[arg(long, env = "DERMIS_MEDIA_PUBLIC_URL", default_value = "")]
-    pub media_public_url: String,
     /// Benchmark only: serve this file's bytes at `/bench/ceiling`.
     #[arg(long, env = "DERMIS_BENCH_CEILING_FILE", hide = true)]
     pub bench_ceiling_file: Option<std::path::PathBuf>,
@@ -533,29 +570,11 @@ impl ServeArgs {
     }
 
     fn media_settings(&self) -> Result<settings::MediaSettings, ConfigError> {
-        let url = self
-            .media_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|url| !url.is_empty());
-        if let Some(url) = url
-            && settings::MediaLocation::parse(Some(url), None).is_none()
-        {
-            return Err(ConfigError::InvalidEntry {
-                name: "DERMIS_MEDIA_URL",
-                value: url.to_owned(),
-                expected: "s3://BUCKET/PREFIX, file:///PATH or a folder",
-            });
-        }
         Ok(settings::MediaSettings {
-            url: url.map(str::to_owned),
+            url: self.media.url()?,
             max_bytes: positive("DERMIS_MEDIA_MAX_BYTES", self.media_max_bytes)?,
             max_pixels: positive("DERMIS_MEDIA_MAX_PIXELS", self.media_max_pixels)?,
-            public_base: self
-                .media_public_url
-                .trim()
-                .trim_end_matches('/')
-                .to_owned(),
+            public_base: self.media.public_base(),
         })
     }
 

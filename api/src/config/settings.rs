@@ -198,12 +198,17 @@ pub struct MediaSettings {
 impl MediaSettings {
     /// Where the bytes are kept, for a database whose SQLite file (if any) is `sqlite_file`.
     pub fn location(&self, sqlite_file: Option<&std::path::Path>) -> MediaLocation {
-        MediaLocation::parse(self.url.as_deref(), sqlite_file)
-            .unwrap_or_else(|| MediaLocation::Folder("dermis-media".into()))
+        MediaLocation::resolve(self.url.as_deref(), sqlite_file)
     }
 }
 
 impl MediaLocation {
+    /// Where the bytes are kept for `DERMIS_MEDIA_URL` = `url` (checked to parse before)
+    /// and a database whose SQLite file (if any) is `sqlite_file`.
+    pub fn resolve(url: Option<&str>, sqlite_file: Option<&std::path::Path>) -> Self {
+        Self::parse(url, sqlite_file).unwrap_or_else(|| Self::Folder("dermis-media".into()))
+    }
+
     /// Reads `DERMIS_MEDIA_URL`: `s3://bucket/prefix`, `file:///path`, or a path. Without
     /// one: a `dermis-media` folder beside a SQLite database file, else in the working
     /// directory.

@@ -114,7 +114,7 @@ pub fn process(bytes: Vec<u8>, limits: Limits) -> Result<Processed, MediaError> 
             image.variants,
         ),
     };
-    let content_hash = hex(&Sha256::digest(&bytes));
+    let content_hash = content_hash(&bytes);
     Ok(Processed {
         bytes,
         media_type,
@@ -334,8 +334,12 @@ fn average_colour(image: &DynamicImage) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The name stored bytes go by: their SHA-256, in lower-case hex.
+pub fn content_hash(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

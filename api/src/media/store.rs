@@ -192,6 +192,19 @@ impl MediaStore {
         }))
     }
 
+    /// All of `name`'s bytes, without keeping them in memory afterwards (for backups, which
+    /// read every object once); `None` when there is no such object.
+    pub async fn read(&self, name: &str) -> Result<Option<Vec<u8>>, MediaError> {
+        if let Some(bytes) = self.remembered(name) {
+            return Ok(Some(bytes.to_vec()));
+        }
+        match self.store.get(&Path::from(name)).await {
+            Ok(result) => Ok(Some(result.bytes().await.map_err(storage)?.to_vec())),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(storage(e)),
+        }
+    }
+
     /// The size of `name`, `None` when there is no such object.
     pub async fn size(&self, name: &str) -> Result<Option<u64>, MediaError> {
         if let Some(bytes) = self.remembered(name) {
