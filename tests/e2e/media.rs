@@ -597,3 +597,57 @@ on_both_databases! {
         assert_eq!(total(&server, &admin).await, 1);
     }
 }
+
+on_both_databases! {
+    async fn a_save_racing_a_delete_never_loses_the_image_it_names(backend) {
+        // An editor points the published topic at an item (hero image or Markdown) while
+        // another deletes that item. Exactly one wins: the save, and the delete is refused
+        // as in use; or the delete, and the save is refused as naming no item. Never both,
+        // which would leave a published page without the image its editor just saved.
+        let server = TestServer::sample(backend).await;
+        let admin = server.first_admin().await;
+        const SET: &str = "mutation($input: UpdateTopicInput!) { updateTopic(input: $input) { topic { version image { id } bodyHtml } } }";
+        const DELETE: &str = "mutation($id: ID!) { deleteMedia(input: { id: $id }) { media { id } } }";
+        const TOPIC: &str = r#"{ topic(slug: "microneedling") { id version body image { id } bodyHtml } }"#;
+        let (mut saves, mut deletes) = (0, 0);
+        for round in 0..16 {
+            let item = upload(&server, &admin, png(24, 16), "race.png", "A racing image").await;
+            let id = item["id"].as_str().expect("id").to_owned();
+            let topic = server.query(TOPIC, json!({})).await["topic"].clone();
+            let mut input = json!({ "id": topic["id"], "expectedVersion": topic["version"] });
+            let in_markdown = round % 2 == 1;
+            if in_markdown {
+                input["body"] = json!(format!("{}\n\n![A racing image](media:{id})", topic["body"].as_str().expect("body")));
+            } else {
+                input["imageId"] = json!(id);
+            }
+            let (save, delete) = (
+                json!({ "query": SET, "variables": { "input": input } }),
+                json!({ "query": DELETE, "variables": { "id": id } }),
+            );
+            let save = server.post_as(Some(&admin.access), &save);
+            let delete = server.post_as(Some(&admin.access), &delete);
+            let ((_, saved), (_, deleted)) = tokio::join!(save, delete);
+            let now = server.query(TOPIC, json!({})).await["topic"].clone();
+            match (saved["errors"].is_null(), deleted["errors"].is_null()) {
+                (true, false) => {
+                    saves += 1;
+                    assert_eq!((code(&deleted), &deleted["errors"][0]["extensions"]["reason"]), ("CONFLICT", &json!("IN_USE")), "{deleted}");
+                    if in_markdown {
+                        let hash = item["contentHash"].as_str().expect("hash");
+                        assert!(now["bodyHtml"].as_str().is_some_and(|h| h.contains(hash)), "round {round}: {now}");
+                    } else {
+                        assert_eq!(now["image"]["id"], json!(id), "round {round}: {now}");
+                    }
+                }
+                (false, true) => {
+                    deletes += 1;
+                    assert_eq!(code(&saved), "BAD_USER_INPUT", "{saved}");
+                    assert_eq!(now["version"], topic["version"], "round {round}: nothing saved");
+                }
+                _ => panic!("round {round}: exactly one must win\nsave: {saved}\ndelete: {deleted}\nnow: {now}"),
+            }
+        }
+        eprintln!("{backend:?}: the save won {saves} rounds, the delete {deletes}");
+    }
+}

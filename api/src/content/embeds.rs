@@ -6,7 +6,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use entity::{condition, media, media_use, side_effect, topic};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, LockType};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Set};
 
 use super::document::Document;
@@ -48,8 +48,10 @@ pub async fn render<C: ConnectionTrait>(
             media: BTreeSet::new(),
         });
     }
+    // Held until a save commits, as `media::ensure_image` holds a hero image.
     let items = media::Entity::find()
         .filter(media::Column::Id.is_in(ids.iter().copied()))
+        .lock(LockType::KeyShare)
         .all(conn)
         .await?;
     if let Missing::Refuse(field) = missing

@@ -6,7 +6,7 @@
 //! users (through signed addresses) get its bytes.
 
 use entity::{condition, media, media_use, side_effect, topic};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LockType, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -86,7 +86,13 @@ pub fn filename(value: &str) -> String {
 /// Refuses `id` as a hero image unless it is an image of the library (`BAD_USER_INPUT` at
 /// `field`).
 pub async fn ensure_image<C: ConnectionTrait>(db: &C, id: i32, field: &str) -> ApiResult<()> {
-    match media::Entity::find_by_id(id).one(db).await? {
+    // Held until the save commits, so a concurrent `deleteMedia` waits and then sees the
+    // use (or deleted first, and this finds no item): never a hero image lost in between.
+    let item = media::Entity::find_by_id(id)
+        .lock(LockType::KeyShare)
+        .one(db)
+        .await?;
+    match item {
         Some(item) if item.width.is_some() => Ok(()),
         Some(_) => Err(ApiError::bad_input(
             field,
@@ -200,7 +206,13 @@ pub struct Deleted {
 /// documents); drafts that use it lose it (their HTML is rendered again without it).
 pub async fn delete(db: &DatabaseConnection, addresses: &Addresses, id: i32) -> ApiResult<Deleted> {
     let txn = crate::db::begin_content_write(db).await?;
-    let item = find(&txn, id).await?;
+    // Locked first: a save pointing at the item holds it (`ensure_image`, `embeds::render`)
+    // until it commits, and the uses read below come after that commit.
+    let item = media::Entity::find_by_id(id)
+        .lock_exclusive()
+        .one(&txn)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no media item with id {id}")))?;
     let published = users(&txn, id, true).await?;
     if !published.is_empty() {
         return Err(ApiError::Conflict {
