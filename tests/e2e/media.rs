@@ -651,3 +651,41 @@ on_both_databases! {
         eprintln!("{backend:?}: the save won {saves} rounds, the delete {deletes}");
     }
 }
+
+/// A 40 x 20 AVIF (left half red, right half blue) whose container says "turn 90 degrees
+/// counter-clockwise" and carries an Exif item holding `MARKER` and an XMP packet holding
+/// `DERMIS-XMP-MARKER` (written by libavif's avifenc).
+const AVIF: &[u8] = include_bytes!("../fixtures/media/photo-gps-irot90.avif");
+
+on_both_databases! {
+    async fn an_avif_photo_is_kept_upright_as_webp_without_a_byte_of_its_metadata(backend) {
+        let server = TestServer::on(backend).start().await;
+        let admin = server.first_admin().await;
+        assert!(contains(AVIF, MARKER) && contains(AVIF, b"DERMIS-XMP-MARKER"));
+        let item = upload(&server, &admin, AVIF.to_vec(), "after-session.avif", "Cheek after a session").await;
+        assert_eq!((item["kind"].as_str(), item["mimeType"].as_str()), (Some("IMAGE"), Some("image/webp")), "{item}");
+        assert_eq!((item["width"].as_i64(), item["height"].as_i64()), (Some(20), Some(40)), "turned as the container says");
+        assert_eq!(item["filename"], "after-session.avif");
+        let url = item["url"].as_str().expect("url");
+        assert!(url.contains(".webp?"), "{url}");
+        let response = get(&server, url, &[]).await;
+        assert_eq!(header(&response, "content-type"), "image/webp");
+        let served = response.bytes().await.expect("bytes").to_vec();
+        assert!(!contains(&served, MARKER) && !contains(&served, b"DERMIS-XMP-MARKER"), "no byte of the metadata");
+        let upright = image::load_from_memory(&served).expect("a WebP").to_rgb8();
+        let (top, bottom) = (upright.get_pixel(10, 5), upright.get_pixel(10, 35));
+        assert!(bottom[0] > 150 && top[2] > 150, "red below, blue above: {top:?} {bottom:?}");
+
+        // Cut short: damaged, nothing written.
+        let before = total(&server, &admin).await;
+        let (status, body) = upload_as(&server, Some(&admin.access), AVIF[..AVIF.len() / 2].to_vec(), "cut.avif", "image/avif", "alt").await;
+        assert_eq!((status, code(&body)), (200, "BAD_USER_INPUT"), "{body}");
+        assert_eq!(total(&server, &admin).await, before);
+
+        // Over the pixel limit, judged before a frame is decoded.
+        let strict = TestServer::on(backend).env("DERMIS_MEDIA_MAX_PIXELS", "500").start().await;
+        let admin = strict.first_admin().await;
+        let (_, body) = upload_as(&strict, Some(&admin.access), AVIF.to_vec(), "big.avif", "image/avif", "alt").await;
+        assert_eq!(code(&body), "MEDIA_TOO_LARGE", "{body}");
+    }
+}

@@ -83,7 +83,7 @@ function pendingUpload(file, onDone) {
 
 /** A drop zone with a file chooser; `onFiles(files)` gets what is dropped or chosen. */
 function dropZone(onFiles, { multiple = true, label = 'Drop images or PDFs here, or choose files' } = {}) {
-  const input = h('input', { type: 'file', multiple, accept: 'image/jpeg,image/png,image/webp,image/gif,application/pdf', class: 'visually-hidden' });
+  const input = h('input', { type: 'file', multiple, accept: 'image/jpeg,image/png,image/webp,image/avif,image/gif,application/pdf', class: 'visually-hidden' });
   input.addEventListener('change', () => {
     onFiles([...input.files]);
     input.value = '';

@@ -148,8 +148,8 @@ impl Media {
         }
     }
 
-    /// The media type, from the bytes (`image/jpeg`, `image/png`, `image/webp`,
-    /// `image/gif`, `application/pdf`).
+    /// The media type of the stored file, from the bytes (`image/jpeg`, `image/png`,
+    /// `image/webp`, `image/gif`, `application/pdf`; an AVIF upload is kept as WebP).
     async fn mime_type(&self) -> &str {
         &self.0.mime_type
     }
@@ -268,9 +268,10 @@ impl From<DocumentRef> for MediaUse {
 /// A file to add to the media library.
 #[derive(InputObject)]
 pub struct UploadMediaInput {
-    /// The file, sent as a part of a GraphQL multipart request. JPEG, PNG, WebP, GIF or
-    /// PDF, judged from its bytes; up to the server's byte and pixel limits. Images are
-    /// stored without any metadata (EXIF, GPS, XMP), turned upright first.
+    /// The file, sent as a part of a GraphQL multipart request. JPEG, PNG, WebP, AVIF, GIF
+    /// or PDF, judged from its bytes; up to the server's byte and pixel limits. Images are
+    /// stored without any metadata (EXIF, GPS, XMP), turned upright first; an AVIF is kept
+    /// as WebP.
     pub file: super::upload::FilePart,
     /// Alternative text: required for images.
     #[graphql(default)]
@@ -333,8 +334,8 @@ pub struct MediaMutations;
 impl MediaMutations {
     /// Adds a file to the media library. Send it as a GraphQL multipart request (the
     /// `Upload` scalar; Apollo's and urql's upload links speak it). Refused with
-    /// `UNSUPPORTED_FILE_TYPE` (anything but JPEG, PNG, WebP, GIF or PDF, judged from the
-    /// bytes; SVG included), `MEDIA_TOO_LARGE` (bytes or pixels, checked before the image
+    /// `UNSUPPORTED_FILE_TYPE` (anything but JPEG, PNG, WebP, AVIF, GIF or PDF, judged from
+    /// the bytes; SVG included), `MEDIA_TOO_LARGE` (bytes or pixels, checked before the image
     /// is decoded) or `BAD_USER_INPUT` (damaged file; missing alt text for an image).
     #[graphql(guard = "RoleGuard::ContentWrite")]
     async fn upload_media(

@@ -5,6 +5,7 @@
 //! Nothing here touches the database; `content::media` keeps the rows.
 
 pub mod address;
+mod avif;
 pub mod process;
 pub mod sniff;
 pub mod store;

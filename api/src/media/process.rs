@@ -31,6 +31,9 @@ const JPEG_QUALITY: u8 = 90;
 /// its own width when it is narrower than the widest.
 pub const VARIANT_WIDTHS: [u32; 3] = [320, 640, 1280];
 
+/// Quality of an AVIF upload kept as WebP: visually lossless, as [`JPEG_QUALITY`].
+const KEPT_WEBP_QUALITY: f32 = 90.0;
+
 /// Quality of the lossy WebP variants (libwebp's scale, 0 to 100).
 const VARIANT_QUALITY: f32 = 78.0;
 
@@ -95,15 +98,11 @@ pub fn process(bytes: Vec<u8>, limits: Limits) -> Result<Processed, MediaError> 
     let encoded = match media_type {
         MediaType::Pdf => None,
         MediaType::Gif => Some(gif(&bytes, limits)?),
-        still => {
-            let image = decode(&bytes, still, limits)?;
-            Some(Encoded {
-                bytes: encode(&image, still)?,
-                dimensions: (image.width(), image.height()),
-                colour: average_colour(&image),
-                variants: variants(&image)?,
-            })
-        }
+        MediaType::Avif => Some(still(
+            super::avif::decode(&bytes, limits)?,
+            MediaType::Avif,
+        )?),
+        other => Some(still(decode(&bytes, other, limits)?, other)?),
     };
     let (bytes, dimensions, dominant_color, variants) = match encoded {
         None => (bytes, None, None, Vec::new()),
@@ -117,11 +116,21 @@ pub fn process(bytes: Vec<u8>, limits: Limits) -> Result<Processed, MediaError> 
     let content_hash = content_hash(&bytes);
     Ok(Processed {
         bytes,
-        media_type,
+        media_type: media_type.kept_as(),
         content_hash,
         dimensions,
         dominant_color,
         variants,
+    })
+}
+
+/// A still image encoded anew (as what `media_type` is kept as), with its variants.
+fn still(image: DynamicImage, media_type: MediaType) -> Result<Encoded, MediaError> {
+    Ok(Encoded {
+        bytes: encode(&image, media_type)?,
+        dimensions: (image.width(), image.height()),
+        colour: average_colour(&image),
+        variants: variants(&image)?,
     })
 }
 
@@ -136,17 +145,22 @@ fn variants(image: &DynamicImage) -> Result<Vec<Variant>, MediaError> {
         if (width, height) != (source.width(), source.height()) {
             source = source.resize_exact(width, height, image::imageops::FilterType::CatmullRom);
         }
-        let rgba = source.to_rgba8();
-        let encoded = webp::Encoder::from_rgba(rgba.as_raw(), width, height)
-            .encode_simple(false, VARIANT_QUALITY)
-            .map_err(|e| MediaError::Storage(format!("WebP encoding failed: {e:?}")))?;
         out.push(Variant {
             width,
-            bytes: encoded.to_vec(),
+            bytes: lossy_webp(&source, VARIANT_QUALITY)?,
         });
     }
     out.reverse();
     Ok(out)
+}
+
+/// `image` as lossy WebP (libwebp) at `quality`.
+fn lossy_webp(image: &DynamicImage, quality: f32) -> Result<Vec<u8>, MediaError> {
+    let rgba = image.to_rgba8();
+    let encoded = webp::Encoder::from_rgba(rgba.as_raw(), image.width(), image.height())
+        .encode_simple(false, quality)
+        .map_err(|e| MediaError::Storage(format!("WebP encoding failed: {e:?}")))?;
+    Ok(encoded.to_vec())
 }
 
 /// The refusal of a file over `max` bytes.
@@ -165,7 +179,7 @@ fn human_bytes(n: usize) -> String {
     }
 }
 
-fn too_many_pixels(width: u32, height: u32, frames: u64, max: u64) -> MediaError {
+pub(super) fn too_many_pixels(width: u32, height: u32, frames: u64, max: u64) -> MediaError {
     let what = if frames > 1 {
         format!("{width} x {height} pixels in {frames} frames")
     } else {
@@ -231,6 +245,7 @@ fn encode(image: &DynamicImage, media_type: MediaType) -> Result<Vec<u8>, MediaE
     let mut out = Vec::new();
     let failed = |e: image::ImageError| MediaError::Storage(format!("encoding failed: {e}"));
     match media_type {
+        MediaType::Avif => return lossy_webp(image, KEPT_WEBP_QUALITY),
         MediaType::Jpeg => {
             // JPEG has no alpha; a decoded JPEG has none either, but CMYK or 16-bit input
             // comes out of the decoder in other layouts.
@@ -362,6 +377,71 @@ mod tests {
             .write_with_encoder(PngEncoder::new(&mut out))
             .expect("encodes");
         out
+    }
+
+    /// A 40 x 20 AVIF (left half red, right half blue) whose container says "turn 90
+    /// degrees counter-clockwise" and carries an Exif item with a GPS position and an XMP
+    /// packet, each holding a marker (written by libavif's avifenc; tests/fixtures/media).
+    const AVIF: &[u8] = include_bytes!("../../../tests/fixtures/media/photo-gps-irot90.avif");
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn an_avif_is_kept_upright_as_webp_without_its_metadata() {
+        assert!(contains(AVIF, b"DERMIS-GPS-MARKER") && contains(AVIF, b"DERMIS-XMP-MARKER"));
+        let kept = process(AVIF.to_vec(), LIMITS).expect("accepted");
+        assert_eq!(kept.media_type, MediaType::Webp, "kept as WebP");
+        assert_eq!(kept.dimensions, Some((20, 40)), "turned as irot says");
+        for bytes in std::iter::once(&kept.bytes).chain(kept.variants.iter().map(|v| &v.bytes)) {
+            assert!(
+                !contains(bytes, b"DERMIS-GPS-MARKER") && !contains(bytes, b"DERMIS-XMP-MARKER")
+            );
+            assert!(
+                !contains(bytes, b"Exif") && !contains(bytes, b"XMP "),
+                "no metadata chunk"
+            );
+        }
+        let image = image::load_from_memory_with_format(&kept.bytes, image::ImageFormat::WebP)
+            .expect("a WebP")
+            .to_rgb8();
+        // The left (red) half, turned counter-clockwise, is now the bottom half.
+        let (top, bottom) = (image.get_pixel(10, 5), image.get_pixel(10, 35));
+        assert!(bottom[0] > 150 && bottom[2] < 100, "red below: {bottom:?}");
+        assert!(top[2] > 150 && top[0] < 100, "blue above: {top:?}");
+        assert_eq!(
+            kept.variants.iter().map(|v| v.width).collect::<Vec<_>>(),
+            vec![20]
+        );
+    }
+
+    #[test]
+    fn an_avif_over_the_pixel_limit_or_damaged_is_refused_and_nothing_panics() {
+        let small = Limits {
+            max_bytes: 1 << 20,
+            max_pixels: 500,
+        };
+        assert!(matches!(
+            process(AVIF.to_vec(), small),
+            Err(MediaError::TooLarge(_))
+        ));
+        assert!(matches!(
+            process(AVIF[..AVIF.len() / 2].to_vec(), LIMITS),
+            Err(MediaError::Damaged("AVIF"))
+        ));
+        // Every single-byte change: accepted or refused, never a panic or a hang.
+        for at in 0..AVIF.len() {
+            let mut bytes = AVIF.to_vec();
+            bytes[at] ^= 0x5a;
+            match process(bytes, LIMITS) {
+                Ok(kept) => assert!(kept.dimensions.is_some(), "byte {at}"),
+                Err(
+                    MediaError::Damaged(_) | MediaError::Unsupported(_) | MediaError::TooLarge(_),
+                ) => {}
+                Err(other) => panic!("byte {at}: {other}"),
+            }
+        }
     }
 
     #[test]

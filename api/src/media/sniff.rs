@@ -14,16 +14,25 @@ pub enum MediaType {
     Webp,
     /// GIF image, animated or not.
     Gif,
+    /// AVIF image: accepted, and kept as WebP (see [`MediaType::kept_as`]).
+    Avif,
     /// PDF document (served as uploaded: it is not an image).
     Pdf,
 }
 
 /// What editors are told the library accepts.
-const ACCEPTED: &str = "JPEG, PNG, WebP, GIF or PDF";
+const ACCEPTED: &str = "JPEG, PNG, WebP, AVIF, GIF or PDF";
 
 impl MediaType {
     /// Every accepted type.
-    pub const ALL: [Self; 5] = [Self::Jpeg, Self::Png, Self::Webp, Self::Gif, Self::Pdf];
+    pub const ALL: [Self; 6] = [
+        Self::Jpeg,
+        Self::Png,
+        Self::Webp,
+        Self::Gif,
+        Self::Avif,
+        Self::Pdf,
+    ];
 
     /// The IANA media type, as served in `Content-Type`.
     pub fn mime(self) -> &'static str {
@@ -32,6 +41,7 @@ impl MediaType {
             Self::Png => "image/png",
             Self::Webp => "image/webp",
             Self::Gif => "image/gif",
+            Self::Avif => "image/avif",
             Self::Pdf => "application/pdf",
         }
     }
@@ -43,6 +53,7 @@ impl MediaType {
             Self::Png => "png",
             Self::Webp => "webp",
             Self::Gif => "gif",
+            Self::Avif => "avif",
             Self::Pdf => "pdf",
         }
     }
@@ -54,6 +65,7 @@ impl MediaType {
             Self::Png => "PNG",
             Self::Webp => "WebP",
             Self::Gif => "GIF",
+            Self::Avif => "AVIF",
             Self::Pdf => "PDF",
         }
     }
@@ -65,14 +77,24 @@ impl MediaType {
             Self::Png => Some(image::ImageFormat::Png),
             Self::Webp => Some(image::ImageFormat::WebP),
             Self::Gif => Some(image::ImageFormat::Gif),
-            Self::Pdf => None,
+            Self::Avif | Self::Pdf => None,
         }
     }
 
     /// Whether uploads of this type get responsive variants: still images (an animation's
     /// variants would stand still; a PDF has no pixels).
     pub fn has_variants(self) -> bool {
-        matches!(self, Self::Jpeg | Self::Png | Self::Webp)
+        matches!(self, Self::Jpeg | Self::Png | Self::Webp | Self::Avif)
+    }
+
+    /// The type an upload of this type is kept as: itself, except AVIF, kept as WebP
+    /// (decoded to be stripped of its metadata, it needs encoding anew, and Dermis carries
+    /// no AV1 encoder; every browser that shows AVIF shows WebP).
+    pub fn kept_as(self) -> Self {
+        match self {
+            Self::Avif => Self::Webp,
+            other => other,
+        }
     }
 
     /// The type a stored row names (`mime`).
