@@ -22,6 +22,8 @@ pub struct TopicWatch {
     /// drafts visible, a change to any of them changes the topic's view.
     conditions: HashSet<i32>,
     side_effects: HashSet<i32>,
+    /// The topic as last read (`None`: not visible).
+    last: Option<topic::Model>,
 }
 
 impl TopicWatch {
@@ -33,7 +35,32 @@ impl TopicWatch {
             visibility,
             conditions: HashSet::new(),
             side_effects: HashSet::new(),
+            last: None,
         }
+    }
+
+    /// Reads the topic as it is when watching starts.
+    pub async fn start(&mut self, db: &DatabaseConnection) -> ApiResult<()> {
+        self.last = self.read(db).await?;
+        Ok(())
+    }
+
+    /// The topic's state after `event` (`None`: events were missed), or `None` when a
+    /// topic event left it exactly as last read: an event committed before watching
+    /// started can reach the feed after it, and its change is in the first read already.
+    /// A condition or side effect changes what the topic shows without changing its row,
+    /// so their events always give the state.
+    pub async fn after(
+        &mut self,
+        db: &DatabaseConnection,
+        event: Option<&content_event::Model>,
+    ) -> ApiResult<Option<Option<topic::Model>>> {
+        let now = self.read(db).await?;
+        if event.is_some_and(|e| e.document_type == "topic") && now == self.last {
+            return Ok(None);
+        }
+        self.last.clone_from(&now);
+        Ok(Some(now))
     }
 
     /// Whether `event` may change what the watched topic shows.
@@ -53,7 +80,7 @@ impl TopicWatch {
     }
 
     /// The topic as it is now, if visible; remembers what it links to.
-    pub async fn read(&mut self, db: &DatabaseConnection) -> ApiResult<Option<topic::Model>> {
+    async fn read(&mut self, db: &DatabaseConnection) -> ApiResult<Option<topic::Model>> {
         let by_id = match self.id {
             Some(id) => {
                 let select =
@@ -148,5 +175,63 @@ mod tests {
         assert!(!watch.concerns(&event("condition", 9, "scars", "DRAFT", &[])));
         assert!(watch.concerns(&event("side_effect", 9, "redness", "DRAFT", &[])));
         assert!(!watch.concerns(&event("side_effect", 7, "swelling", "DRAFT", &[])));
+    }
+
+    /// A migrated SQLite database in a file of its own, holding the sample content; and
+    /// the file.
+    async fn sample_db() -> (DatabaseConnection, std::path::PathBuf) {
+        let path = std::env::temp_dir().join(format!(
+            "dermis-watch-{}-{}.db",
+            std::process::id(),
+            crate::db::now().timestamp_nanos_opt().unwrap_or(0)
+        ));
+        let db = sea_orm::Database::connect(format!("sqlite://{}?mode=rwc", path.display()))
+            .await
+            .expect("SQLite");
+        crate::db::migrate(&db).await.expect("migrated");
+        let sample = crate::content::seed::parse(crate::content::seed::SAMPLE).expect("sample");
+        crate::content::seed::load(&db, &crate::media::Addresses::default(), sample)
+            .await
+            .expect("seeded");
+        (db, path)
+    }
+
+    #[tokio::test]
+    async fn an_event_the_first_read_covered_sends_nothing_and_a_change_does() {
+        let (db, path) = sample_db().await;
+        let mut watch = TopicWatch::new("microneedling".into(), Visibility::All);
+        watch.start(&db).await.expect("read");
+        let id = watch.id.expect("found");
+        let late = event("topic", id, "microneedling", "PUBLISHED", &[]);
+        // Committed before watching started, delivered after: nothing new to send.
+        assert!(watch.after(&db, Some(&late)).await.expect("read").is_none());
+        // Missed events, or a linked condition's change: the state, unchanged or not.
+        assert!(watch.after(&db, None).await.expect("read").is_some());
+        let condition = *watch.conditions.iter().next().expect("a linked condition");
+        let linked = event("condition", condition, "acne", "PUBLISHED", &[]);
+        assert!(
+            watch
+                .after(&db, Some(&linked))
+                .await
+                .expect("read")
+                .is_some()
+        );
+        // The topic itself changed: its new state.
+        topic::Entity::update_many()
+            .col_expr(topic::Column::Version, sea_orm::sea_query::Expr::value(2))
+            .filter(topic::Column::Id.eq(id))
+            .exec(&db)
+            .await
+            .expect("updated");
+        let now = watch.after(&db, Some(&late)).await.expect("read");
+        assert_eq!(now.flatten().map(|t| t.version), Some(2));
+        assert!(
+            watch.after(&db, Some(&late)).await.expect("read").is_none(),
+            "sent once"
+        );
+        db.close().await.expect("closed");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
     }
 }

@@ -48,22 +48,25 @@ impl SubscriptionRoot {
         // Listen first: a change committed while the topic is read is not missed.
         let receiver = feed::subscribe();
         let mut watch = TopicWatch::new(slug, visibility);
-        watch.read(&db).await?;
+        watch.start(&db).await?;
         Ok(stream::unfold(
             (receiver, watch, db),
             move |(mut receiver, mut watch, db)| async move {
                 loop {
-                    match receiver.recv().await {
-                        Ok(event) if watch.concerns(&event) => break,
-                        Ok(_) => {}
+                    let event = match receiver.recv().await {
+                        Ok(event) if watch.concerns(&event) => Some(event),
+                        Ok(_) => continue,
                         // Behind: whatever was missed, the topic's state now covers it.
-                        Err(RecvError::Lagged(_)) => break,
+                        Err(RecvError::Lagged(_)) => None,
                         Err(RecvError::Closed) => return None,
-                    }
+                    };
+                    let item = match watch.after(&db, event.as_deref()).await {
+                        Ok(None) => continue,
+                        Ok(Some(found)) => Ok(found.map(|model| Topic { model, visibility })),
+                        Err(error) => Err(error),
+                    };
+                    return Some((item, (receiver, watch, db)));
                 }
-                let topic = watch.read(&db).await;
-                let item = topic.map(|found| found.map(|model| Topic { model, visibility }));
-                Some((item, (receiver, watch, db)))
             },
         ))
     }
