@@ -3,8 +3,10 @@
 
 use std::collections::HashSet;
 
-use entity::{content_event, topic, topic_condition, topic_side_effect};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
+use entity::{condition, content_event, side_effect, topic, topic_condition, topic_side_effect};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::document::Document;
 
 use super::Visibility;
 use super::events::{affected_topics, is_public};
@@ -22,8 +24,17 @@ pub struct TopicWatch {
     /// drafts visible, a change to any of them changes the topic's view.
     conditions: HashSet<i32>,
     side_effects: HashSet<i32>,
-    /// The topic as last read (`None`: not visible).
-    last: Option<topic::Model>,
+    /// What it showed when last read.
+    last: Option<Seen>,
+}
+
+/// What a watched topic shows: its row and the version of each document it links to. Two
+/// equal `Seen`s show the same page.
+#[derive(Debug, Clone, PartialEq)]
+struct Seen {
+    topic: Option<topic::Model>,
+    conditions: Vec<(i32, i32)>,
+    side_effects: Vec<(i32, i32)>,
 }
 
 impl TopicWatch {
@@ -41,26 +52,24 @@ impl TopicWatch {
 
     /// Reads the topic as it is when watching starts.
     pub async fn start(&mut self, db: &DatabaseConnection) -> ApiResult<()> {
-        self.last = self.read(db).await?;
+        self.last = Some(self.read(db).await?);
         Ok(())
     }
 
-    /// The topic's state after `event` (`None`: events were missed), or `None` when a
-    /// topic event left it exactly as last read: an event committed before watching
-    /// started can reach the feed after it, and its change is in the first read already.
-    /// A condition or side effect changes what the topic shows without changing its row,
-    /// so their events always give the state.
+    /// The topic's state after an event (or after missed ones), or `None` when it shows
+    /// exactly what it showed when last read: an event committed before watching started
+    /// can reach the feed after the first read, which covered its change already.
     pub async fn after(
         &mut self,
         db: &DatabaseConnection,
-        event: Option<&content_event::Model>,
     ) -> ApiResult<Option<Option<topic::Model>>> {
         let now = self.read(db).await?;
-        if event.is_some_and(|e| e.document_type == "topic") && now == self.last {
+        if self.last.as_ref() == Some(&now) {
             return Ok(None);
         }
-        self.last.clone_from(&now);
-        Ok(Some(now))
+        let topic = now.topic.clone();
+        self.last = Some(now);
+        Ok(Some(topic))
     }
 
     /// Whether `event` may change what the watched topic shows.
@@ -79,8 +88,8 @@ impl TopicWatch {
         }
     }
 
-    /// The topic as it is now, if visible; remembers what it links to.
-    async fn read(&mut self, db: &DatabaseConnection) -> ApiResult<Option<topic::Model>> {
+    /// What the topic shows now, if visible; remembers what it links to.
+    async fn read(&mut self, db: &DatabaseConnection) -> ApiResult<Seen> {
         let by_id = match self.id {
             Some(id) => {
                 let select =
@@ -94,32 +103,52 @@ impl TopicWatch {
             Some(found) => Some(found),
             None => query::find_by_slug::<topic::Entity>(db, &self.slug, self.visibility).await?,
         };
-        if let Some(found) = &found {
+        let mut seen = Seen {
+            topic: None,
+            conditions: Vec::new(),
+            side_effects: Vec::new(),
+        };
+        if let Some(found) = found {
             self.id = Some(found.id);
             self.slug.clone_from(&found.slug);
-            if self.visibility == Visibility::All {
-                self.conditions = topic_condition::Entity::find()
-                    .select_only()
-                    .column(topic_condition::Column::ConditionId)
-                    .filter(topic_condition::Column::TopicId.eq(found.id))
-                    .into_tuple::<i32>()
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .collect();
-                self.side_effects = topic_side_effect::Entity::find()
-                    .select_only()
-                    .column(topic_side_effect::Column::SideEffectId)
-                    .filter(topic_side_effect::Column::TopicId.eq(found.id))
-                    .into_tuple::<i32>()
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .collect();
-            }
+            let conditions: Vec<i32> = topic_condition::Entity::find()
+                .select_only()
+                .column(topic_condition::Column::ConditionId)
+                .filter(topic_condition::Column::TopicId.eq(found.id))
+                .into_tuple()
+                .all(db)
+                .await?;
+            let side_effects: Vec<i32> = topic_side_effect::Entity::find()
+                .select_only()
+                .column(topic_side_effect::Column::SideEffectId)
+                .filter(topic_side_effect::Column::TopicId.eq(found.id))
+                .into_tuple()
+                .all(db)
+                .await?;
+            seen.conditions = versions::<condition::Entity>(db, &conditions).await?;
+            seen.side_effects = versions::<side_effect::Entity>(db, &side_effects).await?;
+            self.conditions = conditions.into_iter().collect();
+            self.side_effects = side_effects.into_iter().collect();
+            seen.topic = Some(found);
         }
-        Ok(found)
+        Ok(seen)
     }
+}
+
+/// The (id, version) of each document of `ids`, by id.
+async fn versions<E: Document>(db: &DatabaseConnection, ids: &[i32]) -> ApiResult<Vec<(i32, i32)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(E::find()
+        .select_only()
+        .column(E::ID)
+        .column(E::VERSION)
+        .filter(E::ID.is_in(ids.iter().copied()))
+        .order_by_asc(E::ID)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 #[cfg(test)]
@@ -202,33 +231,31 @@ mod tests {
         let mut watch = TopicWatch::new("microneedling".into(), Visibility::All);
         watch.start(&db).await.expect("read");
         let id = watch.id.expect("found");
-        let late = event("topic", id, "microneedling", "PUBLISHED", &[]);
-        // Committed before watching started, delivered after: nothing new to send.
-        assert!(watch.after(&db, Some(&late)).await.expect("read").is_none());
-        // Missed events, or a linked condition's change: the state, unchanged or not.
-        assert!(watch.after(&db, None).await.expect("read").is_some());
-        let condition = *watch.conditions.iter().next().expect("a linked condition");
-        let linked = event("condition", condition, "acne", "PUBLISHED", &[]);
-        assert!(
-            watch
-                .after(&db, Some(&linked))
-                .await
-                .expect("read")
-                .is_some()
-        );
-        // The topic itself changed: its new state.
+        // An event committed before watching started, delivered after: nothing to send.
+        assert!(watch.after(&db).await.expect("read").is_none());
+        // A linked condition changed: the topic's row did not, what it shows did.
+        let linked = *watch.conditions.iter().next().expect("a linked condition");
+        condition::Entity::update_many()
+            .col_expr(
+                condition::Column::Version,
+                sea_orm::sea_query::Expr::value(9),
+            )
+            .filter(condition::Column::Id.eq(linked))
+            .exec(&db)
+            .await
+            .expect("updated");
+        let now = watch.after(&db).await.expect("read");
+        assert_eq!(now.flatten().map(|t| t.version), Some(1));
+        // The topic itself changed: its new state, once.
         topic::Entity::update_many()
             .col_expr(topic::Column::Version, sea_orm::sea_query::Expr::value(2))
             .filter(topic::Column::Id.eq(id))
             .exec(&db)
             .await
             .expect("updated");
-        let now = watch.after(&db, Some(&late)).await.expect("read");
+        let now = watch.after(&db).await.expect("read");
         assert_eq!(now.flatten().map(|t| t.version), Some(2));
-        assert!(
-            watch.after(&db, Some(&late)).await.expect("read").is_none(),
-            "sent once"
-        );
+        assert!(watch.after(&db).await.expect("read").is_none(), "sent once");
         db.close().await.expect("closed");
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));

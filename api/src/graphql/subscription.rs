@@ -53,14 +53,14 @@ impl SubscriptionRoot {
             (receiver, watch, db),
             move |(mut receiver, mut watch, db)| async move {
                 loop {
-                    let event = match receiver.recv().await {
-                        Ok(event) if watch.concerns(&event) => Some(event),
+                    match receiver.recv().await {
+                        Ok(event) if watch.concerns(&event) => {}
                         Ok(_) => continue,
                         // Behind: whatever was missed, the topic's state now covers it.
-                        Err(RecvError::Lagged(_)) => None,
+                        Err(RecvError::Lagged(_)) => {}
                         Err(RecvError::Closed) => return None,
-                    };
-                    let item = match watch.after(&db, event.as_deref()).await {
+                    }
+                    let item = match watch.after(&db).await {
                         Ok(None) => continue,
                         Ok(Some(found)) => Ok(found.map(|model| Topic { model, visibility })),
                         Err(error) => Err(error),
