@@ -614,3 +614,28 @@ on_both_databases! {
         assert_eq!(executors(&server).await.0, 1, "none of these were compiled");
     }
 }
+
+on_both_databases! {
+    async fn a_body_showing_images_is_the_same_bytes_on_both_paths(backend) {
+        // Readers of drafts get signed image addresses; anonymous readers, on either path,
+        // the stored HTML with public ones.
+        let server = server(backend).await;
+        let admin = server.first_admin().await;
+        let item = crate::media::upload(&server, &admin, crate::media::png(700, 350), "pen.png", "The pen at work").await;
+        let current = topic(&server, &admin).await;
+        let page = server.query(r#"{ topic(slug: "microneedling") { body } }"#, json!({})).await;
+        let body = format!("{}\n\n![The pen at work](media:{} \"Step one\")", page["topic"]["body"].as_str().expect("body"), item["id"].as_str().expect("id"));
+        server.query_as(&admin, UPDATE, json!({ "input": { "id": current["id"], "expectedVersion": current["version"], "body": body } })).await;
+
+        let variables = json!({ "slug": "microneedling" });
+        let before = executors(&server).await;
+        let (_, general) = raw(&server, None, PAGE, &variables).await;
+        let (_, compiled) = raw(&server, None, PAGE, &variables).await;
+        assert_eq!(executors(&server).await, (before.0 + 1, before.1 + 1), "one answer from each path");
+        assert_eq!(compiled, general, "byte for byte");
+        let html = data(&compiled)["topic"]["bodyHtml"].as_str().expect("html").to_owned();
+        let hash = item["contentHash"].as_str().expect("hash");
+        assert!(html.contains(&format!("src=\"/media/{hash}.png\"")) && html.contains("srcset="), "{html}");
+        assert!(!html.contains("signature="), "public addresses only: {html}");
+    }
+}
