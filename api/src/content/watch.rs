@@ -4,9 +4,10 @@
 use std::collections::HashSet;
 
 use entity::{condition, content_event, side_effect, topic, topic_condition, topic_side_effect};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-
-use super::document::Document;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect,
+    RelationTrait,
+};
 
 use super::Visibility;
 use super::events::{affected_topics, is_public};
@@ -111,44 +112,38 @@ impl TopicWatch {
         if let Some(found) = found {
             self.id = Some(found.id);
             self.slug.clone_from(&found.slug);
-            let conditions: Vec<i32> = topic_condition::Entity::find()
+            seen.conditions = condition::Entity::find()
                 .select_only()
-                .column(topic_condition::Column::ConditionId)
+                .column(condition::Column::Id)
+                .column(condition::Column::Version)
+                .join_rev(
+                    JoinType::InnerJoin,
+                    topic_condition::Relation::Condition.def(),
+                )
                 .filter(topic_condition::Column::TopicId.eq(found.id))
+                .order_by_asc(condition::Column::Id)
                 .into_tuple()
                 .all(db)
                 .await?;
-            let side_effects: Vec<i32> = topic_side_effect::Entity::find()
+            seen.side_effects = side_effect::Entity::find()
                 .select_only()
-                .column(topic_side_effect::Column::SideEffectId)
+                .column(side_effect::Column::Id)
+                .column(side_effect::Column::Version)
+                .join_rev(
+                    JoinType::InnerJoin,
+                    topic_side_effect::Relation::SideEffect.def(),
+                )
                 .filter(topic_side_effect::Column::TopicId.eq(found.id))
+                .order_by_asc(side_effect::Column::Id)
                 .into_tuple()
                 .all(db)
                 .await?;
-            seen.conditions = versions::<condition::Entity>(db, &conditions).await?;
-            seen.side_effects = versions::<side_effect::Entity>(db, &side_effects).await?;
-            self.conditions = conditions.into_iter().collect();
-            self.side_effects = side_effects.into_iter().collect();
+            self.conditions = seen.conditions.iter().map(|(id, _)| *id).collect();
+            self.side_effects = seen.side_effects.iter().map(|(id, _)| *id).collect();
             seen.topic = Some(found);
         }
         Ok(seen)
     }
-}
-
-/// The (id, version) of each document of `ids`, by id.
-async fn versions<E: Document>(db: &DatabaseConnection, ids: &[i32]) -> ApiResult<Vec<(i32, i32)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(E::find()
-        .select_only()
-        .column(E::ID)
-        .column(E::VERSION)
-        .filter(E::ID.is_in(ids.iter().copied()))
-        .order_by_asc(E::ID)
-        .into_tuple()
-        .all(db)
-        .await?)
 }
 
 #[cfg(test)]
