@@ -442,3 +442,43 @@ on_both_databases! {
         assert_eq!(listed, json!({ "topics": { "totalCount": 1000 }, "conditions": { "totalCount": 0 } }));
     }
 }
+
+on_both_databases! {
+    async fn an_export_during_a_burst_of_saves_is_one_moment_of_the_database(backend) {
+        // Each save writes the topic and its revision together. An export that read its
+        // tables at different moments would hold a topic without its newest revision, or a
+        // revision newer than its topic; one snapshot holds neither.
+        let server = Arc::new(TestServer::sample(backend).await);
+        let admin = server.first_admin().await;
+        const UPDATE: &str = "mutation($input: UpdateTopicInput!) { updateTopic(input: $input) { topic { version } } }";
+        let saving = {
+            let server = server.clone();
+            let admin = admin.clone();
+            tokio::spawn(async move {
+                let topic = server.query("{ topic(slug: \"microneedling\") { id version } }", json!({})).await["topic"].clone();
+                let mut version = topic["version"].as_i64().expect("version");
+                for round in 0..40 {
+                    let saved = server.query_as(&admin, UPDATE, json!({ "input": { "id": topic["id"], "expectedVersion": version, "summary": format!("Saved in round {round}.") } })).await;
+                    version = saved["updateTopic"]["topic"]["version"].as_i64().expect("saved");
+                }
+                version
+            })
+        };
+        let dir = dermis_tests::tempfile::tempdir().expect("temporary folder");
+        let mut exports = 0;
+        while !saving.is_finished() || exports == 0 {
+            let (archive, _) = export(server.command(), &dir.path().join(format!("{exports}.tar"))).await;
+            exports += 1;
+            for topic in archive.rows("topics") {
+                let newest = archive.rows("revisions").iter()
+                    .filter(|r| r["entityType"] == "topic" && r["entityId"] == topic["id"])
+                    .filter_map(|r| r["version"].as_i64())
+                    .max();
+                assert_eq!(newest, topic["version"].as_i64(), "export {exports}: topic {} and its history", topic["slug"]);
+            }
+        }
+        let last = saving.await.expect("saves");
+        assert_eq!(last, 41, "every save landed");
+        eprintln!("{backend:?}: {exports} exports during 40 saves, each one moment");
+    }
+}
