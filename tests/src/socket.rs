@@ -195,6 +195,19 @@ impl GraphqlSocket {
         message["payload"].clone()
     }
 
+    /// The payload of the first `next` for `id` that `wanted` accepts, passing over those
+    /// before it. `topicChanged` delivers at least once: an event committed just before a
+    /// subscription can reach the feed after it and send a state the client already has;
+    /// a client keeps the newest state, and a test waits for the one it expects.
+    pub async fn next_of_where(&mut self, id: &str, wanted: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let payload = self.next_of(id).await;
+            if wanted(&payload) {
+                return payload;
+            }
+        }
+    }
+
     /// Waits for the close; its code and reason.
     pub async fn closed(&mut self) -> (u16, String) {
         loop {

@@ -30,6 +30,8 @@ impl SubscriptionRoot {
     /// changes: the published state for anonymous callers (null once it is no longer
     /// published), or, with `preview` (editors, `PREVIEW` tokens), its draft (an editor's
     /// live preview). Nothing is sent at the start: read the topic with `topic` first.
+    /// At least once: a change committed just before subscribing can arrive after it and
+    /// send a state already read. Each state is current when sent; keep the last.
     async fn topic_changed(
         &self,
         ctx: &Context<'_>,
@@ -48,25 +50,22 @@ impl SubscriptionRoot {
         // Listen first: a change committed while the topic is read is not missed.
         let receiver = feed::subscribe();
         let mut watch = TopicWatch::new(slug, visibility);
-        watch.start(&db).await?;
+        watch.read(&db).await?;
         Ok(stream::unfold(
             (receiver, watch, db),
             move |(mut receiver, mut watch, db)| async move {
                 loop {
                     match receiver.recv().await {
-                        Ok(event) if watch.concerns(&event) => {}
-                        Ok(_) => continue,
+                        Ok(event) if watch.concerns(&event) => break,
+                        Ok(_) => {}
                         // Behind: whatever was missed, the topic's state now covers it.
-                        Err(RecvError::Lagged(_)) => {}
+                        Err(RecvError::Lagged(_)) => break,
                         Err(RecvError::Closed) => return None,
                     }
-                    let item = match watch.after(&db).await {
-                        Ok(None) => continue,
-                        Ok(Some(found)) => Ok(found.map(|model| Topic { model, visibility })),
-                        Err(error) => Err(error),
-                    };
-                    return Some((item, (receiver, watch, db)));
                 }
+                let topic = watch.read(&db).await;
+                let item = topic.map(|found| found.map(|model| Topic { model, visibility }));
+                Some((item, (receiver, watch, db)))
             },
         ))
     }
