@@ -203,22 +203,11 @@ pub struct MediaRow {
 impl MediaRow {
     /// The object names of this item's bytes: the original, then each variant.
     pub fn objects(&self) -> Vec<String> {
-        use crate::media::{MediaType, process, store};
-        let mut names = vec![store::original(&self.content_hash, &self.extension)];
         let dimensions = self
             .width
             .zip(self.height)
             .and_then(|(w, h)| Some((u32::try_from(w).ok()?, u32::try_from(h).ok()?)));
-        if MediaType::from_extension(&self.extension).is_some_and(MediaType::has_variants)
-            && let Some((width, height)) = dimensions
-        {
-            names.extend(
-                process::variant_sizes(width, height)
-                    .into_iter()
-                    .map(|(w, _)| store::variant(&self.content_hash, w)),
-            );
-        }
-        names
+        crate::media::store::objects(&self.content_hash, &self.extension, dimensions)
     }
 }
 

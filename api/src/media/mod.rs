@@ -68,17 +68,8 @@ impl MediaLibrary {
         extension: &str,
         dimensions: Option<(u32, u32)>,
     ) -> Result<(), MediaError> {
-        self.store
-            .delete(&store::original(content_hash, extension))
-            .await?;
-        if MediaType::from_extension(extension).is_some_and(MediaType::has_variants)
-            && let Some((width, height)) = dimensions
-        {
-            for (variant, _) in process::variant_sizes(width, height) {
-                self.store
-                    .delete(&store::variant(content_hash, variant))
-                    .await?;
-            }
+        for name in store::objects(content_hash, extension, dimensions) {
+            self.store.delete(&name).await?;
         }
         Ok(())
     }

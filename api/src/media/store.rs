@@ -223,6 +223,22 @@ pub fn original(content_hash: &str, extension: &str) -> String {
     format!("originals/{content_hash}.{extension}")
 }
 
+/// Every object of stored bytes: the original, then, for an image of `dimensions` whose
+/// type has variants, each variant.
+pub fn objects(content_hash: &str, extension: &str, dimensions: Option<(u32, u32)>) -> Vec<String> {
+    let mut names = vec![original(content_hash, extension)];
+    if super::MediaType::from_extension(extension).is_some_and(super::MediaType::has_variants)
+        && let Some((width, height)) = dimensions
+    {
+        names.extend(
+            super::process::variant_sizes(width, height)
+                .into_iter()
+                .map(|(w, _)| variant(content_hash, w)),
+        );
+    }
+    names
+}
+
 /// The object name of an image's variant `width` pixels wide (always WebP).
 pub fn variant(content_hash: &str, width: u32) -> String {
     format!("variants/{content_hash}/{width}.webp")
